@@ -1,0 +1,30 @@
+//! Errors of generation runs.
+
+use std::path::PathBuf;
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// `manifest.json` is damaged or from an incompatible version.
+    #[error("{}: not a usable run manifest: {message}\n  help: start a new run in an empty directory, or delete the damaged run", path.display())]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An item id that the manifest does not list.
+    #[error("the run has no item \"{id}\"")]
+    UnknownItem {
+        /// The id asked for.
+        id: String,
+    },
+}
