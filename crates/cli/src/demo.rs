@@ -45,7 +45,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     );
 
     let shots = loaded.script.summary().shots;
-    let seeds = BTreeMap::from([("plan".to_owned(), args.seed), ("render".to_owned(), args.seed)]);
+    let seeds = BTreeMap::from([
+        ("plan".to_owned(), args.seed),
+        ("render".to_owned(), args.seed),
+    ]);
     let config = serde_json::json!({ "preset": "storyworld" });
     let items = (0..shots).map(|i| format!("keyframe/{i:06}"));
     let manifest = Manifest::new(script_path, config, seeds, items)?;

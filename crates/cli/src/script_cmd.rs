@@ -148,8 +148,7 @@ fn report(diagnostics: &[Diagnostic], errors_only: bool) -> usize {
 
 fn print_summary(loaded: &LoadedScript) {
     let s = loaded.script.summary();
-    let minutes = (s.total_seconds / 60.0).floor();
-    let seconds = s.total_seconds - minutes * 60.0;
+    let whole_seconds = s.total_seconds.round() as u64;
     println!("{}: \"{}\"", loaded.path.display(), loaded.script.title);
     println!("  scenes      {}", s.scenes);
     println!("  shots       {}", s.shots);
@@ -158,8 +157,10 @@ fn print_summary(loaded: &LoadedScript) {
         s.characters, s.characters_with_faces
     );
     println!(
-        "  duration    {:.1} s ({}:{:04.1})",
-        s.total_seconds, minutes, seconds
+        "  duration    {:.1} s ({}:{:02})",
+        s.total_seconds,
+        whole_seconds / 60,
+        whole_seconds % 60
     );
 }
 

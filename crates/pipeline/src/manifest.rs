@@ -118,12 +118,11 @@ impl Manifest {
     /// Writes `manifest.json` into `run_dir` atomically: a reader, or a run killed in the
     /// middle, sees the old manifest or the new one, never a mix.
     pub fn save(&self, run_dir: &Path) -> Result<(), PipelineError> {
-        let mut json = serde_json::to_string_pretty(self).map_err(|err| {
-            PipelineError::BadManifest {
+        let mut json =
+            serde_json::to_string_pretty(self).map_err(|err| PipelineError::BadManifest {
                 path: run_dir.join(MANIFEST_FILE),
                 message: err.to_string(),
-            }
-        })?;
+            })?;
         json.push('\n');
         write_atomically(&run_dir.join(MANIFEST_FILE), json.as_bytes())
     }

@@ -67,7 +67,7 @@ pub enum ScriptError {
 
 fn display_at(path: &std::path::Path, location: &Option<Location>) -> String {
     match location {
-        Some(location) => format!("{}:{location}: error", path.display()),
-        None => format!("{}: error", path.display()),
+        Some(location) => format!("{}:{location}", path.display()),
+        None => path.display().to_string(),
     }
 }

@@ -206,36 +206,67 @@ impl ShotCharacter {
 }
 
 /// The two YAML spellings of [`ShotCharacter`].
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, JsonSchema)]
 #[serde(untagged)]
 enum ShotCharacterYaml {
     /// Just the id.
     Id(String),
     /// The id with optional position and action.
-    Detailed {
-        /// The id of a member of the cast.
-        id: String,
-        /// Where they stand in the frame.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        position: Option<Position>,
-        /// What they do, in free text.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        action: Option<String>,
-    },
+    Detailed(ShotCharacterFields),
+}
+
+/// The mapping spelling of a character in a shot.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ShotCharacterFields {
+    /// The id of a member of the cast.
+    id: String,
+    /// Where they stand in the frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    position: Option<Position>,
+    /// What they do, in free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action: Option<String>,
+}
+
+/// Read by hand rather than as serde's untagged enum, whose only error is "did not match
+/// any variant": this way a misspelt key gets serde's usual "unknown field" message.
+impl<'de> Deserialize<'de> for ShotCharacterYaml {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ShotCharacterYaml;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a character id, or a mapping with id, position and action")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<Self::Value, E> {
+                Ok(ShotCharacterYaml::Id(id.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let fields = ShotCharacterFields::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(ShotCharacterYaml::Detailed(fields))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl From<ShotCharacterYaml> for ShotCharacter {
     fn from(yaml: ShotCharacterYaml) -> Self {
         match yaml {
             ShotCharacterYaml::Id(id) => ShotCharacter::new(id),
-            ShotCharacterYaml::Detailed {
-                id,
-                position,
-                action,
-            } => ShotCharacter {
-                id,
-                position,
-                action,
+            ShotCharacterYaml::Detailed(fields) => ShotCharacter {
+                id: fields.id,
+                position: fields.position,
+                action: fields.action,
             },
         }
     }
@@ -246,11 +277,11 @@ impl From<ShotCharacter> for ShotCharacterYaml {
         if c.position.is_none() && c.action.is_none() {
             ShotCharacterYaml::Id(c.id)
         } else {
-            ShotCharacterYaml::Detailed {
+            ShotCharacterYaml::Detailed(ShotCharacterFields {
                 id: c.id,
                 position: c.position,
                 action: c.action,
-            }
+            })
         }
     }
 }

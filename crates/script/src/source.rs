@@ -164,9 +164,15 @@ mod tests {
     #[test]
     fn binary_bytes_are_rejected_with_their_offset() {
         let err = text_from_bytes(b"title: x\n\xff\xfe".to_vec(), Path::new("f.yaml")).unwrap_err();
-        assert!(matches!(err, ScriptError::NotText { offset: 9, .. }), "{err}");
+        assert!(
+            matches!(err, ScriptError::NotText { offset: 9, .. }),
+            "{err}"
+        );
         let err = text_from_bytes(b"ab\0c".to_vec(), Path::new("f.yaml")).unwrap_err();
-        assert!(matches!(err, ScriptError::NotText { offset: 2, .. }), "{err}");
+        assert!(
+            matches!(err, ScriptError::NotText { offset: 2, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -339,9 +339,7 @@ fn check_reference_image(path: &Path) -> Result<(), (String, String)> {
     if reader.format().is_none() {
         return Err(not_an_image(&"unknown file type"));
     }
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|err| not_an_image(&err))?;
+    let (width, height) = reader.into_dimensions().map_err(|err| not_an_image(&err))?;
     let sides = MIN_REFERENCE_SIDE..=MAX_REFERENCE_SIDE;
     if !sides.contains(&width) || !sides.contains(&height) {
         return Err((

@@ -162,7 +162,7 @@ scenes:
         assert_eq!(
             map.locate("scenes[0].shots[1].characters[0]"),
             Some(Location {
-                line: 13,
+                line: 14,
                 column: 13
             })
         );

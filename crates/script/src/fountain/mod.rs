@@ -76,8 +76,7 @@ impl Importer<'_> {
     }
 
     fn mark(&mut self, field: String, line: usize) {
-        self.source_map
-            .insert(field, Location { line, column: 1 });
+        self.source_map.insert(field, Location { line, column: 1 });
     }
 
     /// Collects the cast, in order of first appearance, from cues and from capitalised
@@ -116,17 +115,22 @@ impl Importer<'_> {
             self.warn(
                 line,
                 "characters".into(),
-                format!("more than {MAX_CHARACTERS} characters; \"{name}\" and later ones were left out"),
+                format!(
+                    "more than {MAX_CHARACTERS} characters; \"{name}\" and later ones were left out"
+                ),
             );
             self.names.insert(key, String::new());
             return;
         }
         let id = self.unique_id(&key);
         self.names.insert(key.clone(), id.clone());
-        self.mark(format!("characters[{}]", self.script.characters.len()), line);
+        self.mark(
+            format!("characters[{}]", self.script.characters.len()),
+            line,
+        );
         self.script.characters.push(Character {
             id,
-            name: Some(title_case(&key)),
+            name: Some(display_name(name)),
             description: clip(description),
             faces: Vec::new(),
             full_body: Vec::new(),
@@ -155,7 +159,12 @@ impl Importer<'_> {
                 }
             }
             Element::SceneHeading(text) => self.scene(text, line),
-            Element::Action(text) | Element::Lyrics(text) => self.action(text, line),
+            Element::Action(text) => self.action(text, line),
+            Element::Lyrics(_) => self.warn(
+                line,
+                String::new(),
+                "lyrics are not filmed; describe the singing in an action line to show it".into(),
+            ),
             Element::Dialogue(block) => self.dialogue(block, line),
             // Cuts are what scene changes already do; the rest is for readers, not cameras.
             Element::Transition(_)
@@ -167,9 +176,14 @@ impl Importer<'_> {
     }
 
     fn scene(&mut self, text: &str, line: usize) {
+        let mut heading = parse_heading(&plain_text(text));
+        if heading.time.as_deref().is_some_and(is_continuity) {
+            let previous = self.script.scenes.last();
+            heading.time = previous.and_then(|scene| scene.heading.time.clone());
+        }
         self.mark(format!("scenes[{}]", self.script.scenes.len()), line);
         self.script.scenes.push(Scene {
-            heading: parse_heading(&plain_text(text)),
+            heading,
             shots: Vec::new(),
         });
     }
@@ -199,7 +213,10 @@ impl Importer<'_> {
             }
             return;
         }
-        let description = plain_text(text).split_whitespace().collect::<Vec<_>>().join(" ");
+        let description = plain_text(text)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if description.is_empty() {
             return;
         }
@@ -237,7 +254,10 @@ impl Importer<'_> {
         };
         let scene = self.current_scene(line);
         if self.script.scenes[scene].shots.is_empty() {
-            let name = self.script.character(&id).map(|c| c.display_name().to_owned());
+            let name = self
+                .script
+                .character(&id)
+                .map(|c| c.display_name().to_owned());
             self.action(&format!("{} speaks.", name.unwrap_or_default()), line);
             if self.script.scenes[scene].shots.is_empty() {
                 return; // the shot limit was reached
@@ -262,7 +282,12 @@ impl Importer<'_> {
                     ));
                     shot.dialogue.push(DialogueLine {
                         character: id.clone(),
-                        line: clip(plain_text(text).replace('\n', " ").trim().to_owned()),
+                        line: clip(
+                            plain_text(text)
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                        ),
                         parenthetical: parenthetical.take(),
                         extension: block.extension.clone(),
                         simultaneous: block.dual && first,
@@ -345,16 +370,30 @@ fn parse_heading(text: &str) -> SceneHeading {
         })
         .unwrap_or((Setting::Exterior, text));
     let rest = rest.trim_start_matches(['.', ' ']).trim();
-    let (location, time) = match rest.rsplit_once(" - ") {
-        Some((location, time)) if !time.trim().is_empty() => {
-            (location.trim(), Some(time.trim().to_lowercase()))
-        }
-        _ => (rest.trim_end_matches(['-', ' ']), None),
-    };
-    let location = if location.is_empty() {
+    let parts: Vec<String> = rest
+        .split(" - ")
+        .map(|p| p.trim_matches(['-', ' ']).to_lowercase())
+        .collect();
+    // `FERRY DECK - NIGHT - CONTINUOUS`: the time is the part naming a time of day, else a
+    // continuity word, else the last part; the other parts name the place.
+    let is_time = |p: &String| TIMES_OF_DAY.contains(&p.as_str());
+    let is_continuity = |p: &String| is_continuity(p);
+    let time_at = (1..parts.len())
+        .find(|&i| is_time(&parts[i]))
+        .or_else(|| (1..parts.len()).find(|&i| is_continuity(&parts[i])))
+        .or((parts.len() > 1).then(|| parts.len() - 1));
+    let time = time_at.map(|i| parts[i].clone()).filter(|t| !t.is_empty());
+    let place = parts
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| Some(*i) != time_at && !(*i > 0 && (is_time(p) || is_continuity(p))))
+        .map(|(_, p)| p.as_str())
+        .collect::<Vec<_>>()
+        .join(" - ");
+    let location = if place.is_empty() {
         "unknown place".to_owned()
     } else {
-        location.to_lowercase()
+        place
     };
     SceneHeading {
         setting,
@@ -363,13 +402,87 @@ fn parse_heading(text: &str) -> SceneHeading {
     }
 }
 
+/// Times of day a heading may name.
+const TIMES_OF_DAY: &[&str] = &[
+    "day",
+    "night",
+    "dusk",
+    "dawn",
+    "morning",
+    "afternoon",
+    "evening",
+    "noon",
+    "midnight",
+    "sunset",
+    "sunrise",
+    "twilight",
+];
+
+/// Heading times that mean "the same time as the scene before".
+fn is_continuity(time: &str) -> bool {
+    matches!(
+        time,
+        "continuous" | "later" | "moments later" | "same" | "same time" | "cont'd"
+    )
+}
+
 /// Words that screenplays capitalise in action without being characters.
 const NOT_NAMES: &[&str] = &[
-    "A", "I", "ON", "IN", "TO", "THE", "AND", "OF", "CLOSE", "CLOSE-UP", "ANGLE", "WIDE", "POV",
-    "INSERT", "BACK", "SCENE", "CONTINUOUS", "LATER", "FADE", "OUT", "CUT", "SUPER", "TITLE",
-    "INTERCUT", "OS", "VO", "O.S.", "V.O.", "CONT'D", "END", "TV", "OK", "BANG", "BOOM", "CRASH",
-    "THUD", "SLAM", "CLICK", "RING", "BEEP", "NO", "STOP", "HELP", "SFX", "FX", "DAY", "NIGHT",
-    "MORNING", "EVENING", "DUSK", "DAWN", "ESTABLISHING", "AERIAL", "MONTAGE", "FLASHBACK",
+    "A",
+    "I",
+    "ON",
+    "IN",
+    "TO",
+    "THE",
+    "AND",
+    "OF",
+    "CLOSE",
+    "CLOSE-UP",
+    "ANGLE",
+    "WIDE",
+    "POV",
+    "INSERT",
+    "BACK",
+    "SCENE",
+    "CONTINUOUS",
+    "LATER",
+    "FADE",
+    "OUT",
+    "CUT",
+    "SUPER",
+    "TITLE",
+    "INTERCUT",
+    "OS",
+    "VO",
+    "O.S.",
+    "V.O.",
+    "CONT'D",
+    "END",
+    "TV",
+    "OK",
+    "BANG",
+    "BOOM",
+    "CRASH",
+    "THUD",
+    "SLAM",
+    "CLICK",
+    "RING",
+    "BEEP",
+    "NO",
+    "STOP",
+    "HELP",
+    "SFX",
+    "FX",
+    "DAY",
+    "NIGHT",
+    "MORNING",
+    "EVENING",
+    "DUSK",
+    "DAWN",
+    "ESTABLISHING",
+    "AERIAL",
+    "MONTAGE",
+    "FLASHBACK",
 ];
 
 /// Capitalised introductions in an action paragraph: `MARA (30s), a keeper, climbs.` gives
@@ -389,7 +502,9 @@ fn introductions(text: &str) -> Vec<(String, String)> {
                 let word = words[j].trim_end_matches(',');
                 let letters = word.trim_matches(|c: char| !c.is_alphabetic());
                 let is_name_word = letters.chars().count() >= 2
-                    && letters.chars().all(|c| c.is_uppercase() || c == '\'' || c == '-')
+                    && letters
+                        .chars()
+                        .all(|c| c.is_uppercase() || c == '\'' || c == '-')
                     && !NOT_NAMES.contains(&letters);
                 if !is_name_word || letters.len() != word.len() {
                     break;
@@ -403,12 +518,26 @@ fn introductions(text: &str) -> Vec<(String, String)> {
             }
             let bracket_follows = words.get(j).is_some_and(|w| w.starts_with('('));
             if !run.is_empty() && (ends_with_comma || bracket_follows) {
-                found.push((run.join(" "), sentence.trim().to_owned()));
+                let after: Vec<&str> = words[j..].to_vec();
+                found.push((run.join(" "), introduced_as(&after.join(" "))));
             }
             i = j.max(i + 1);
         }
     }
     found
+}
+
+/// What follows a name in an introduction, up to its last comma: `(12), a small girl in a
+/// yellow coat, runs in.` → `12, a small girl in a yellow coat`.
+fn introduced_as(after_name: &str) -> String {
+    let text = after_name.trim().trim_start_matches(',').trim();
+    let text = match text.rfind(',') {
+        Some(cut) => &text[..cut],
+        None => text,
+    };
+    text.replace(['(', ')'], "")
+        .trim_matches([',', ' ', '.'])
+        .to_owned()
 }
 
 /// Splits text after `.`, `!` or `?` followed by a space.
@@ -446,9 +575,15 @@ fn mentions(text: &str, name: &str) -> bool {
 /// medium and empty places wide.
 fn guess_shot_type(description: &str, people: usize) -> ShotType {
     let upper = description.to_uppercase();
-    if ["CLOSE ON", "CLOSE UP", "CLOSE-UP", "CLOSEUP", "EXTREME CLOSE"]
-        .iter()
-        .any(|w| upper.starts_with(w))
+    if [
+        "CLOSE ON",
+        "CLOSE UP",
+        "CLOSE-UP",
+        "CLOSEUP",
+        "EXTREME CLOSE",
+    ]
+    .iter()
+    .any(|w| upper.starts_with(w))
     {
         ShotType::CloseUp
     } else if ["WIDE", "ESTABLISHING", "AERIAL", "LONG SHOT"]
@@ -480,13 +615,27 @@ fn slug(name: &str) -> String {
     }
 }
 
+/// How to show a cued name: `OLD TOM` → `Old Tom`, while a name already in mixed case
+/// (a forced `@McKAY`) keeps it.
+fn display_name(name: &str) -> String {
+    let name = plain_text(name);
+    if name.chars().any(char::is_lowercase) {
+        name.trim().to_owned()
+    } else {
+        title_case(name.trim())
+    }
+}
+
 /// `OLD TOM` → `Old Tom`.
 fn title_case(name: &str) -> String {
     name.split(' ')
         .map(|word| {
             let mut chars = word.chars();
             match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
                 None => String::new(),
             }
         })
@@ -544,12 +693,16 @@ INT. STAIRS
         let ids: Vec<&str> = script.characters.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["mara", "leo"]);
         assert_eq!(script.characters[0].name.as_deref(), Some("Mara"));
-        assert!(script.characters[0].description.contains("red coat"));
+        assert_eq!(
+            script.characters[0].description,
+            "30s, a keeper in a red coat"
+        );
         assert_eq!(script.scenes.len(), 3);
         assert_eq!(script.scenes[0].heading.setting, Setting::Exterior);
         assert_eq!(script.scenes[0].heading.location, "lighthouse");
         assert_eq!(script.scenes[0].heading.time.as_deref(), Some("dusk"));
         assert_eq!(script.scenes[2].heading.time, None);
+        assert_eq!(display_name("McKAY"), "McKAY");
     }
 
     #[test]
@@ -558,7 +711,10 @@ INT. STAIRS
         let shot = &script.scenes[0].shots[0];
         assert_eq!(script.scenes[0].shots.len(), 1);
         assert_eq!(shot.dialogue.len(), 3);
-        assert_eq!(shot.dialogue[0].parenthetical.as_deref(), Some("to herself"));
+        assert_eq!(
+            shot.dialogue[0].parenthetical.as_deref(),
+            Some("to herself")
+        );
         assert_eq!(shot.dialogue[1].character, "leo");
         assert!(shot.dialogue[2].simultaneous);
         let present: Vec<&str> = shot.characters.iter().map(|c| c.id.as_str()).collect();
@@ -599,7 +755,20 @@ INT. STAIRS
         assert_eq!(h.time.as_deref(), Some("dusk"));
         let h = parse_heading("I/E CAR - MOVING - NIGHT");
         assert_eq!(h.location, "car - moving");
+        assert_eq!(h.time.as_deref(), Some("night"));
+        let h = parse_heading("EXT. FERRY DECK - NIGHT - CONTINUOUS");
+        assert_eq!(h.location, "ferry deck");
+        assert_eq!(h.time.as_deref(), Some("night"));
+        let h = parse_heading("EXT. ROAD - LATER");
+        assert_eq!(h.time.as_deref(), Some("later"));
         assert_eq!(parse_heading("INT. -").location, "unknown place");
+    }
+
+    #[test]
+    fn continuous_scenes_keep_the_time_of_day() {
+        let text = "EXT. ROAD - NIGHT\n\nA car.\n\nINT. CAR - CONTINUOUS\n\nA driver.\n";
+        let script = import_str(text, Path::new("x.fountain")).script;
+        assert_eq!(script.scenes[1].heading.time.as_deref(), Some("night"));
     }
 
     #[test]
@@ -623,6 +792,11 @@ INT. STAIRS
         let import = import_str("She walks.\n", Path::new("x.fountain"));
         assert_eq!(import.script.scenes.len(), 1);
         assert_eq!(import.script.title, "x");
-        assert!(import.warnings.iter().any(|w| w.message.contains("opening scene")));
+        assert!(
+            import
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("opening scene"))
+        );
     }
 }

@@ -199,7 +199,8 @@ fn title_key(text: &str) -> Option<(&str, &str)> {
         return None;
     }
     let (key, value) = text.split_once(':')?;
-    let is_key = !key.is_empty()
+    let is_key = !is_transition(text.trim())
+        && !key.is_empty()
         && key.len() <= 40
         && key.starts_with(|c: char| c.is_alphabetic())
         && key.chars().all(|c| c.is_alphanumeric() || c == ' ');
@@ -266,10 +267,7 @@ impl Body<'_> {
             self.at += 1;
             return self.push(number, Element::Lyrics(rest.trim().to_owned()));
         }
-        if let Some(inner) = trimmed
-            .strip_prefix('>')
-            .and_then(|t| t.strip_suffix('<'))
-        {
+        if let Some(inner) = trimmed.strip_prefix('>').and_then(|t| t.strip_suffix('<')) {
             self.at += 1;
             return self.push(number, Element::Centered(inner.trim().to_owned()));
         }
@@ -446,7 +444,11 @@ mod tests {
     use super::*;
 
     fn elements(text: &str) -> Vec<Element> {
-        parse(text).elements.into_iter().map(|l| l.element).collect()
+        parse(text)
+            .elements
+            .into_iter()
+            .map(|l| l.element)
+            .collect()
     }
 
     #[test]
