@@ -2,6 +2,7 @@
 
 mod demo;
 mod script_cmd;
+mod world_cmd;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,10 @@ enum Command {
     /// Write, import and check scripts.
     #[command(subcommand)]
     Script(script_cmd::ScriptCommand),
+    /// Generate and preview StoryWorld, the synthetic film world with exact labels that the
+    /// bundled models train on and the benchmark measures.
+    #[command(subcommand)]
+    World(world_cmd::WorldCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Script(command) => script_cmd::run(command),
+        Command::World(command) => world_cmd::run(command),
     };
     match result {
         Ok(code) => code,
