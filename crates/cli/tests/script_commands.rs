@@ -217,6 +217,9 @@ fn every_command_explains_itself() {
         vec!["script", "import", "--help"],
         vec!["script", "new", "--help"],
         vec!["script", "schema", "--help"],
+        vec!["world", "--help"],
+        vec!["world", "generate", "--help"],
+        vec!["world", "preview", "--help"],
     ] {
         let output = moviedreamer(&args);
         assert!(output.status.success(), "{args:?}");

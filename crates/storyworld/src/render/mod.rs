@@ -79,8 +79,8 @@ fn framing(shot: ShotType) -> Framing {
         ShotType::Medium => Framing {
             background_zoom: 1.5,
             background_focus: (0.5, 0.62),
-            figure_scale: 0.95,
-            slot_x: [0.18, 0.5, 0.82],
+            figure_scale: 1.25,
+            slot_x: [0.17, 0.5, 0.83],
         },
         ShotType::CloseUp => Framing {
             background_zoom: 2.4,
@@ -97,7 +97,8 @@ fn ground_y(shot: ShotType, identity: &Identity, scale: f32) -> f32 {
     let height = identity.height_scale();
     match shot {
         ShotType::Wide => 0.92,
-        ShotType::Medium => 1.02 + 0.45 * scale,
+        // The hips sit on the bottom edge.
+        ShotType::Medium => 1.0 + 0.45 * scale,
         // The head centre sits at 0.5 of the frame whatever the height.
         ShotType::CloseUp => 0.5 + scale * (height - 0.1),
     }
@@ -182,8 +183,10 @@ pub fn render(
     Ok((image, labels))
 }
 
+/// Clips a box to the picture and rounds it to a hundredth of a pixel, which keeps label
+/// files short.
 fn clip(b: [f32; 4], size: f32) -> [f32; 4] {
-    b.map(|v| v.clamp(0.0, size))
+    b.map(|v| (v.clamp(0.0, size) * 100.0).round() / 100.0)
 }
 
 /// One of a character's reference portraits: how the head is turned, the expression and
