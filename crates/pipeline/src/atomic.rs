@@ -18,6 +18,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> 
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    // Temporary files are private (0600); what we write is the user's, readable as any file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = std::fs::Permissions::from_mode(0o644);
+        file.as_file().set_permissions(permissions).map_err(io)?;
+    }
     file.write_all(bytes).map_err(io)?;
     file.as_file().sync_all().map_err(io)?;
     file.persist(path).map_err(|err| io(err.error))?;
@@ -37,5 +44,16 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"short");
         let entries = std::fs::read_dir(path.parent().unwrap()).unwrap().count();
         assert_eq!(entries, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        write_atomically(&path, b"{}").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
     }
 }

@@ -19,7 +19,11 @@ const WALK: f32 = 0.18;
 /// The specs of a clip of `frames` frames (clamped to 8..=16) for a shot whose keyframe is
 /// `keyframe`. Frame 0 is the keyframe itself. Pose motions run one full cycle over the
 /// clip (a stride of each leg, a wave back and forth).
-pub fn clip_specs(keyframe: &FrameSpec, camera: Option<CameraMove>, frames: usize) -> Vec<FrameSpec> {
+pub fn clip_specs(
+    keyframe: &FrameSpec,
+    camera: Option<CameraMove>,
+    frames: usize,
+) -> Vec<FrameSpec> {
     let frames = frames.clamp(MIN_FRAMES, MAX_FRAMES);
     (0..frames)
         .map(|k| {
@@ -29,10 +33,22 @@ pub fn clip_specs(keyframe: &FrameSpec, camera: Option<CameraMove>, frames: usiz
             spec.walked = WALK * t;
             spec.camera = match camera {
                 None | Some(CameraMove::Static) => keyframe.camera,
-                Some(CameraMove::PanLeft) => Camera { pan: keyframe.camera.pan - PAN * t, ..keyframe.camera },
-                Some(CameraMove::PanRight) => Camera { pan: keyframe.camera.pan + PAN * t, ..keyframe.camera },
-                Some(CameraMove::ZoomIn) => Camera { zoom: keyframe.camera.zoom * (1.0 + ZOOM * t), ..keyframe.camera },
-                Some(CameraMove::ZoomOut) => Camera { zoom: keyframe.camera.zoom / (1.0 + ZOOM * t), ..keyframe.camera },
+                Some(CameraMove::PanLeft) => Camera {
+                    pan: keyframe.camera.pan - PAN * t,
+                    ..keyframe.camera
+                },
+                Some(CameraMove::PanRight) => Camera {
+                    pan: keyframe.camera.pan + PAN * t,
+                    ..keyframe.camera
+                },
+                Some(CameraMove::ZoomIn) => Camera {
+                    zoom: keyframe.camera.zoom * (1.0 + ZOOM * t),
+                    ..keyframe.camera
+                },
+                Some(CameraMove::ZoomOut) => Camera {
+                    zoom: keyframe.camera.zoom / (1.0 + ZOOM * t),
+                    ..keyframe.camera
+                },
             };
             spec
         })

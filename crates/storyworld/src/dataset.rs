@@ -145,7 +145,11 @@ pub fn generate(
                 film_done();
                 return Ok(false);
             }
-            let film = Film::generate(film_seed(config.seed, index), config.shots, film_split(index));
+            let film = Film::generate(
+                film_seed(config.seed, index),
+                config.shots,
+                film_split(index),
+            );
             write_film(&film, config, &dir)?;
             film_done();
             Ok(true)
@@ -156,7 +160,10 @@ pub fn generate(
 
 /// Writes one film into `dir`, through a hidden folder renamed at the end.
 pub fn write_film(film: &Film, config: &DatasetConfig, dir: &Path) -> Result<(), DatasetError> {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let partial = dir.with_file_name(format!(".{name}.partial"));
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
@@ -166,7 +173,9 @@ pub fn write_film(film: &Film, config: &DatasetConfig, dir: &Path) -> Result<(),
         std::fs::create_dir_all(&path).map_err(io(&path))?;
     }
 
-    let portrait_path = |cast: usize, k: usize| PathBuf::from(format!("portraits/{}-{}.png", film.cast[cast].id, k + 1));
+    let portrait_path = |cast: usize, k: usize| {
+        PathBuf::from(format!("portraits/{}-{}.png", film.cast[cast].id, k + 1))
+    };
     for (c, member) in film.cast.iter().enumerate() {
         for k in 0..config.portraits {
             let image = render_portrait(&member.identity, PortraitVariant::nth(k), config.size)?;

@@ -191,7 +191,12 @@ const HAIR_STYLES: [HairStyle; 7] = [
     HairStyle::Ponytail,
 ];
 const MOUTHS: [Mouth; 4] = [Mouth::Smile, Mouth::Neutral, Mouth::Wide, Mouth::Small];
-const PATTERNS: [Pattern; 4] = [Pattern::Plain, Pattern::Stripes, Pattern::Dots, Pattern::Check];
+const PATTERNS: [Pattern; 4] = [
+    Pattern::Plain,
+    Pattern::Stripes,
+    Pattern::Dots,
+    Pattern::Check,
+];
 const ACCESSORIES: [Accessory; 7] = [
     Accessory::None,
     Accessory::TopHat,

@@ -37,7 +37,11 @@ pub fn cast_sheet(film: &Film, size: u32, portraits: usize) -> Result<RgbImage, 
     let mut captions = Vec::new();
     for member in &film.cast {
         for k in 0..portraits {
-            pictures.push(render_portrait(&member.identity, PortraitVariant::nth(k), size)?);
+            pictures.push(render_portrait(
+                &member.identity,
+                PortraitVariant::nth(k),
+                size,
+            )?);
             captions.push(format!("{} ({})", member.name, k + 1));
         }
     }

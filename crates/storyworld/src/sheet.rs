@@ -30,10 +30,15 @@ pub fn contact_sheet(tiles: &[Tile<'_>], columns: u32, cell: u32, caption_lines:
     for (i, tile) in tiles.iter().enumerate() {
         let (col, row) = (i as u32 % columns, i as u32 / columns);
         let (x, y) = (GAP + col * (cell + GAP), GAP + row * (tile_h + GAP));
-        let picture = image::imageops::resize(tile.image, cell, cell, image::imageops::FilterType::Nearest);
+        let picture =
+            image::imageops::resize(tile.image, cell, cell, image::imageops::FilterType::Nearest);
         image::imageops::replace(&mut sheet, &picture, x as i64, y as i64);
         let chars_per_line = (cell / 8).max(1) as usize;
-        for (k, line) in wrap(&tile.caption, chars_per_line).iter().take(caption_lines as usize).enumerate() {
+        for (k, line) in wrap(&tile.caption, chars_per_line)
+            .iter()
+            .take(caption_lines as usize)
+            .enumerate()
+        {
             draw_text(&mut sheet, x, y + cell + 3 + k as u32 * LINE, line, INK);
         }
     }
@@ -87,12 +92,10 @@ mod tests {
 
     #[test]
     fn wraps_at_spaces_within_the_width() {
-        assert_eq!(wrap("Mira waves at Tesku across the harbour.", 12), [
-            "Mira waves",
-            "at Tesku",
-            "across the",
-            "harbour."
-        ]);
+        assert_eq!(
+            wrap("Mira waves at Tesku across the harbour.", 12),
+            ["Mira waves", "at Tesku", "across the", "harbour."]
+        );
         assert_eq!(wrap("abcdefghijklmnop", 8), ["abcdefgh"]);
         assert!(wrap("   ", 8).is_empty());
     }
@@ -101,7 +104,10 @@ mod tests {
     fn a_sheet_has_room_for_every_tile_and_draws_text() {
         let picture = RgbImage::from_pixel(16, 16, Rgb([255, 0, 0]));
         let tiles: Vec<Tile> = (0..5)
-            .map(|i| Tile { image: &picture, caption: format!("shot {i}") })
+            .map(|i| Tile {
+                image: &picture,
+                caption: format!("shot {i}"),
+            })
             .collect();
         let sheet = contact_sheet(&tiles, 2, 64, 2);
         assert_eq!(sheet.width(), GAP + 2 * (64 + GAP));

@@ -30,7 +30,10 @@ pub struct Camera {
 
 impl Default for Camera {
     fn default() -> Self {
-        Camera { pan: 0.0, zoom: 1.0 }
+        Camera {
+            pan: 0.0,
+            zoom: 1.0,
+        }
     }
 }
 

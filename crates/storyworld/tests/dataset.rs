@@ -40,12 +40,24 @@ fn the_same_settings_give_byte_identical_files() {
     assert_eq!(generate(&small(), a.path(), &|| {}).unwrap(), 10);
     assert_eq!(generate(&small(), b.path(), &|| {}).unwrap(), 10);
     let (files_a, files_b) = (snapshot(a.path()), snapshot(b.path()));
-    assert_eq!(files_a.keys().collect::<Vec<_>>(), files_b.keys().collect::<Vec<_>>());
+    assert_eq!(
+        files_a.keys().collect::<Vec<_>>(),
+        files_b.keys().collect::<Vec<_>>()
+    );
     assert!(files_a == files_b, "some files differ between two runs");
     // Per film: script, cast, labels, portraits, keyframes and clips.
     let film = "train/film-00000/";
-    for name in ["script.yaml", "cast.json", "labels.jsonl", "keyframes/000005.png", "clips/000005.png"] {
-        assert!(files_a.contains_key(&format!("{film}{name}")), "{name} missing");
+    for name in [
+        "script.yaml",
+        "cast.json",
+        "labels.jsonl",
+        "keyframes/000005.png",
+        "clips/000005.png",
+    ] {
+        assert!(
+            files_a.contains_key(&format!("{film}{name}")),
+            "{name} missing"
+        );
     }
     let clip = image::load_from_memory(&files_a[&format!("{film}clips/000000.png")]).unwrap();
     assert_eq!((clip.width(), clip.height()), (32 * 8, 32));
@@ -73,9 +85,10 @@ fn no_character_appears_in_two_splits() {
     let mut traits_by_split: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for split in ["train", "validation", "test"] {
         for entry in std::fs::read_dir(dir.path().join(split)).unwrap() {
-            let cast: serde_json::Value =
-                serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path().join("cast.json")).unwrap())
-                    .unwrap();
+            let cast: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(entry.unwrap().path().join("cast.json")).unwrap(),
+            )
+            .unwrap();
             for member in cast.as_array().unwrap() {
                 traits_by_split
                     .entry(split.to_owned())
@@ -88,7 +101,10 @@ fn no_character_appears_in_two_splits() {
     let splits: Vec<&BTreeSet<String>> = traits_by_split.values().collect();
     for i in 0..3 {
         for j in i + 1..3 {
-            assert!(splits[i].is_disjoint(splits[j]), "an identity is in two splits");
+            assert!(
+                splits[i].is_disjoint(splits[j]),
+                "an identity is in two splits"
+            );
         }
     }
 }

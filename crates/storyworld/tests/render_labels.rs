@@ -2,9 +2,7 @@
 
 use moviedreamer_storyworld::clip::clip_specs;
 use moviedreamer_storyworld::identity::{Accessory, HairStyle, Identity, SKIN_TONES, Split};
-use moviedreamer_storyworld::render::{
-    PortraitVariant, RenderError, render, render_portrait,
-};
+use moviedreamer_storyworld::render::{PortraitVariant, RenderError, render, render_portrait};
 use moviedreamer_storyworld::spec::{Actor, FrameSpec};
 use moviedreamer_storyworld::world::{
     CameraMove, Facing, Location, Pose, SLOTS, ShotType, Style, TimeOfDay,
@@ -14,7 +12,9 @@ use rand_chacha::ChaCha8Rng;
 
 fn identities(n: usize, seed: u64) -> Vec<Identity> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..n).map(|_| Identity::sample(&mut rng, Split::Train)).collect()
+    (0..n)
+        .map(|_| Identity::sample(&mut rng, Split::Train))
+        .collect()
 }
 
 fn actor(identity: Identity, slot: usize, pose: Pose, facing: Facing) -> Actor {
@@ -83,7 +83,10 @@ fn the_colour_at_the_face_is_the_labelled_skin_tone() {
             let (x, y) = (x0 + 0.77 * (x1 - x0), y0 + 0.77 * (y1 - y0));
             let pixel = image.get_pixel(x as u32, y as u32).0;
             let close = pixel.iter().zip(rgb).all(|(a, b)| a.abs_diff(*b) <= 3);
-            assert!(close, "{name} {shot:?}: {pixel:?} at the cheek, expected {rgb:?}");
+            assert!(
+                close,
+                "{name} {shot:?}: {pixel:?} at the cheek, expected {rgb:?}"
+            );
         }
     }
 }
@@ -103,7 +106,10 @@ fn a_close_up_face_fills_the_frame_and_shows_one_character() {
     let area = (x1 - x0) * (y1 - y0) / (64.0 * 64.0);
     assert!(area > 0.2, "face covers {area:.2} of the frame");
     let centre = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    assert!((centre.0 - 32.0).abs() < 6.0 && (centre.1 - 32.0).abs() < 12.0, "{centre:?}");
+    assert!(
+        (centre.0 - 32.0).abs() < 6.0 && (centre.1 - 32.0).abs() < 12.0,
+        "{centre:?}"
+    );
 }
 
 #[test]
@@ -127,7 +133,10 @@ fn wide_shots_show_whole_bodies_in_slot_order() {
                 (x0 + x1) / 2.0
             })
             .collect();
-        assert!(centres[0] < centres[1] && centres[1] < centres[2], "{centres:?}");
+        assert!(
+            centres[0] < centres[1] && centres[1] < centres[2],
+            "{centres:?}"
+        );
     }
 }
 
@@ -135,7 +144,13 @@ fn wide_shots_show_whole_bodies_in_slot_order() {
 fn medium_shots_are_closer_than_wide_shots() {
     let actors = three_actors(3, Pose::Stand);
     let height = |shot| {
-        let spec = FrameSpec::keyframe(Location::Beach, TimeOfDay::Day, Style::Flat, shot, actors.clone());
+        let spec = FrameSpec::keyframe(
+            Location::Beach,
+            TimeOfDay::Day,
+            Style::Flat,
+            shot,
+            actors.clone(),
+        );
         let (_, labels) = render(&spec, 64).unwrap();
         let [_, y0, _, y1] = labels.actors[0].face_box;
         y1 - y0
@@ -145,7 +160,10 @@ fn medium_shots_are_closer_than_wide_shots() {
         height(ShotType::Medium),
         height(ShotType::CloseUp),
     );
-    assert!(wide * 1.5 < medium && medium * 1.5 < close, "{wide} {medium} {close}");
+    assert!(
+        wide * 1.5 < medium && medium * 1.5 < close,
+        "{wide} {medium} {close}"
+    );
 }
 
 #[test]
@@ -153,7 +171,13 @@ fn night_is_darker_than_day_and_styles_change_colours_not_content() {
     let actors = three_actors(4, Pose::Wave);
     let frame = |time, style| {
         render(
-            &FrameSpec::keyframe(Location::Forest, time, style, ShotType::Wide, actors.clone()),
+            &FrameSpec::keyframe(
+                Location::Forest,
+                time,
+                style,
+                ShotType::Wide,
+                actors.clone(),
+            ),
             64,
         )
         .unwrap()

@@ -196,12 +196,17 @@ pub fn ellipse(cx: f32, cy: f32, rx: f32, ry: f32) -> Option<Path> {
 
 /// A rectangle from its left, top, right and bottom edges.
 pub fn rect(left: f32, top: f32, right: f32, bottom: f32) -> Option<Path> {
-    Some(PathBuilder::from_rect(Rect::from_ltrb(left, top, right, bottom)?))
+    Some(PathBuilder::from_rect(Rect::from_ltrb(
+        left, top, right, bottom,
+    )?))
 }
 
 /// A rectangle with rounded corners of radius `r`.
 pub fn rounded_rect(left: f32, top: f32, right: f32, bottom: f32, r: f32) -> Option<Path> {
-    let r = r.min((right - left) / 2.0).min((bottom - top) / 2.0).max(0.0);
+    let r = r
+        .min((right - left) / 2.0)
+        .min((bottom - top) / 2.0)
+        .max(0.0);
     let mut b = PathBuilder::new();
     b.move_to(left + r, top);
     b.line_to(right - r, top);

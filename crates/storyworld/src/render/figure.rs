@@ -145,7 +145,11 @@ impl Figure<'_> {
             _ => 0.0,
         };
         // Sitting lowers the upper body onto a stool.
-        let sink = if self.pose == Pose::Sit { 0.16 * height } else { 0.0 };
+        let sink = if self.pose == Pose::Sit {
+            0.16 * height
+        } else {
+            0.0
+        };
         let top = -height + lift + sink;
         Skeleton {
             height,
@@ -187,7 +191,10 @@ impl Figure<'_> {
             let toe = if self.side { 0.035 } else { 0.0 };
             self.canvas
                 .fill(ellipse(foot.0 + toe, foot.1, 0.05, 0.026), SHOES);
-            self.body_points.extend([(foot.0 + toe - 0.05, foot.1 + 0.026), (foot.0 + toe + 0.05, foot.1)]);
+            self.body_points.extend([
+                (foot.0 + toe - 0.05, foot.1 + 0.026),
+                (foot.0 + toe + 0.05, foot.1),
+            ]);
         }
     }
 
@@ -205,7 +212,8 @@ impl Figure<'_> {
             Pattern::Stripes => {
                 let mut y = t;
                 while y + 0.025 <= b {
-                    self.canvas.fill_plain(rect(l - 0.02, y, r + 0.02, y + 0.025), detail);
+                    self.canvas
+                        .fill_plain(rect(l - 0.02, y, r + 0.02, y + 0.025), detail);
                     y += 0.055;
                 }
             }
@@ -225,7 +233,8 @@ impl Figure<'_> {
                     for col in 0..4 {
                         let (x, y) = (l + col as f32 * 0.05, t + row as f32 * 0.05);
                         if (row + col) % 2 == 0 && y + 0.05 <= b + 0.01 && x + 0.05 <= r + 0.01 {
-                            self.canvas.fill_plain(rect(x, y, x + 0.05, y + 0.05), detail);
+                            self.canvas
+                                .fill_plain(rect(x, y, x + 0.05, y + 0.05), detail);
                         }
                     }
                 }
@@ -249,10 +258,16 @@ impl Figure<'_> {
         };
         let elbow = limb_end(shoulder, upper, length * 0.5);
         let hand = limb_end(elbow, lower, length * 0.5);
-        self.canvas.line(&[shoulder, elbow, hand], 0.058, self.identity.outfit_rgb());
         self.canvas
-            .fill(ellipse(hand.0, hand.1, 0.033, 0.033), self.identity.skin_rgb());
-        self.body_points.extend([(hand.0 - 0.035, hand.1 - 0.035), (hand.0 + 0.035, hand.1 + 0.035)]);
+            .line(&[shoulder, elbow, hand], 0.058, self.identity.outfit_rgb());
+        self.canvas.fill(
+            ellipse(hand.0, hand.1, 0.033, 0.033),
+            self.identity.skin_rgb(),
+        );
+        self.body_points.extend([
+            (hand.0 - 0.035, hand.1 - 0.035),
+            (hand.0 + 0.035, hand.1 + 0.035),
+        ]);
     }
 
     fn head(&mut self, s: &Skeleton) {
@@ -263,14 +278,24 @@ impl Figure<'_> {
         // Hair behind the head.
         match self.identity.hair_style {
             HairStyle::Long => {
-                self.canvas
-                    .fill(rounded_rect(cx - rx * 1.15, cy - ry * 0.9, cx + rx * 1.15, cy + ry * 1.5, rx * 0.5), hair);
+                self.canvas.fill(
+                    rounded_rect(
+                        cx - rx * 1.15,
+                        cy - ry * 0.9,
+                        cx + rx * 1.15,
+                        cy + ry * 1.5,
+                        rx * 0.5,
+                    ),
+                    hair,
+                );
                 self.face_points.push((cx, cy + ry * 1.5));
             }
             HairStyle::Ponytail => {
                 let back = if self.side { -1.0 } else { 1.0 };
-                self.canvas
-                    .fill(ellipse(cx + back * rx * 1.05, cy + ry * 0.25, rx * 0.42, ry * 0.75), hair);
+                self.canvas.fill(
+                    ellipse(cx + back * rx * 1.05, cy + ry * 0.25, rx * 0.42, ry * 0.75),
+                    hair,
+                );
             }
             HairStyle::Curly => {
                 for k in 0..9 {
@@ -288,13 +313,18 @@ impl Figure<'_> {
             _ => {}
         }
         // Neck and head.
-        self.canvas.line(&[(cx, cy + ry * 0.8), (cx, s.shoulder_y + 0.01)], 0.06, skin);
+        self.canvas.line(
+            &[(cx, cy + ry * 0.8), (cx, s.shoulder_y + 0.01)],
+            0.06,
+            skin,
+        );
         let head = match self.identity.head {
             HeadShape::Square => rounded_rect(cx - rx, cy - ry, cx + rx, cy + ry, rx * 0.35),
             _ => ellipse(cx, cy, rx, ry),
         };
         self.canvas.fill(head, skin);
-        self.face_points.extend([(cx - rx, cy - ry), (cx + rx, cy + ry)]);
+        self.face_points
+            .extend([(cx - rx, cy - ry), (cx + rx, cy + ry)]);
         // Hair on top.
         match self.identity.hair_style {
             HairStyle::Bald => {}
@@ -303,7 +333,11 @@ impl Figure<'_> {
                 let spikes: Vec<(f32, f32)> = (0..=8)
                     .map(|k| {
                         let x = cx - rx + 2.0 * rx * k as f32 / 8.0;
-                        let y = if k % 2 == 1 { cy - ry * 1.45 } else { cy - ry * 0.8 };
+                        let y = if k % 2 == 1 {
+                            cy - ry * 1.45
+                        } else {
+                            cy - ry * 0.8
+                        };
                         (x, y)
                     })
                     .collect();
@@ -332,15 +366,27 @@ impl Figure<'_> {
         let eyes = [cx + shift - spread, cx + shift + spread];
         if self.identity.accessory == Accessory::Glasses {
             for x in eyes {
-                self.canvas.fill_plain(ellipse(x, eye_y, eye_r * 1.6, eye_r * 1.6), FRAME);
-                self.canvas.fill_plain(ellipse(x, eye_y, eye_r * 1.3, eye_r * 1.3), LENS);
+                self.canvas
+                    .fill_plain(ellipse(x, eye_y, eye_r * 1.6, eye_r * 1.6), FRAME);
+                self.canvas
+                    .fill_plain(ellipse(x, eye_y, eye_r * 1.3, eye_r * 1.3), LENS);
             }
-            self.canvas.line(&[(eyes[0] + eye_r, eye_y), (eyes[1] - eye_r, eye_y)], eye_r * 0.4, FRAME);
+            self.canvas.line(
+                &[(eyes[0] + eye_r, eye_y), (eyes[1] - eye_r, eye_y)],
+                eye_r * 0.4,
+                FRAME,
+            );
         }
         for x in eyes {
-            self.canvas.fill_plain(ellipse(x, eye_y, eye_r, eye_r), self.identity.eye_rgb());
+            self.canvas
+                .fill_plain(ellipse(x, eye_y, eye_r, eye_r), self.identity.eye_rgb());
             self.canvas.fill_plain(
-                ellipse(x + eye_r * 0.35, eye_y - eye_r * 0.35, eye_r * 0.3, eye_r * 0.3),
+                ellipse(
+                    x + eye_r * 0.35,
+                    eye_y - eye_r * 0.35,
+                    eye_r * 0.3,
+                    eye_r * 0.3,
+                ),
                 [255, 255, 255],
             );
         }
@@ -348,27 +394,41 @@ impl Figure<'_> {
         let talking = self.pose == Pose::Talk && (6.0 * PI * self.phase).sin() > 0.3;
         let width = 0.06 * (rx / 0.1);
         if talking {
-            self.canvas.fill_plain(ellipse(mx, my, rx * 0.24, ry * 0.2), MOUTH);
+            self.canvas
+                .fill_plain(ellipse(mx, my, rx * 0.24, ry * 0.2), MOUTH);
             return;
         }
         match self.identity.mouth {
             Mouth::Smile => self.canvas.line(
-                &[(mx - rx * 0.32, my - ry * 0.08), (mx, my + ry * 0.1), (mx + rx * 0.32, my - ry * 0.08)],
+                &[
+                    (mx - rx * 0.32, my - ry * 0.08),
+                    (mx, my + ry * 0.1),
+                    (mx + rx * 0.32, my - ry * 0.08),
+                ],
                 width * 0.3,
                 MOUTH,
             ),
-            Mouth::Neutral => self.canvas.line(&[(mx - rx * 0.28, my), (mx + rx * 0.28, my)], width * 0.3, MOUTH),
+            Mouth::Neutral => self.canvas.line(
+                &[(mx - rx * 0.28, my), (mx + rx * 0.28, my)],
+                width * 0.3,
+                MOUTH,
+            ),
             Mouth::Wide => {
                 let mut half: Vec<(f32, f32)> = (0..=8)
                     .map(|k| {
                         let a = PI * k as f32 / 8.0;
-                        (mx + rx * 0.42 * a.cos(), my - ry * 0.05 + ry * 0.26 * a.sin())
+                        (
+                            mx + rx * 0.42 * a.cos(),
+                            my - ry * 0.05 + ry * 0.26 * a.sin(),
+                        )
                     })
                     .collect();
                 half.push((mx + rx * 0.42, my - ry * 0.05));
                 self.canvas.fill_plain(polygon(&half), MOUTH);
             }
-            Mouth::Small => self.canvas.fill_plain(ellipse(mx, my, rx * 0.12, ry * 0.12), MOUTH),
+            Mouth::Small => self
+                .canvas
+                .fill_plain(ellipse(mx, my, rx * 0.12, ry * 0.12), MOUTH),
         }
     }
 
@@ -377,37 +437,79 @@ impl Figure<'_> {
             Accessory::None | Accessory::Glasses => {}
             Accessory::TopHat => {
                 let brim = cy - ry * 0.78;
-                self.canvas.fill(rect(cx - rx * 1.35, brim - ry * 0.16, cx + rx * 1.35, brim), HAT_BLACK);
-                self.canvas.fill(rect(cx - rx * 0.85, brim - ry * 1.25, cx + rx * 0.85, brim - ry * 0.1), HAT_BLACK);
-                self.canvas.fill_plain(rect(cx - rx * 0.85, brim - ry * 0.38, cx + rx * 0.85, brim - ry * 0.22), [170, 40, 40]);
+                self.canvas.fill(
+                    rect(cx - rx * 1.35, brim - ry * 0.16, cx + rx * 1.35, brim),
+                    HAT_BLACK,
+                );
+                self.canvas.fill(
+                    rect(
+                        cx - rx * 0.85,
+                        brim - ry * 1.25,
+                        cx + rx * 0.85,
+                        brim - ry * 0.1,
+                    ),
+                    HAT_BLACK,
+                );
+                self.canvas.fill_plain(
+                    rect(
+                        cx - rx * 0.85,
+                        brim - ry * 0.38,
+                        cx + rx * 0.85,
+                        brim - ry * 0.22,
+                    ),
+                    [170, 40, 40],
+                );
                 self.face_points.push((cx, brim - ry * 1.25));
             }
             Accessory::Cap => {
                 let colour = self.identity.outfit_rgb();
-                self.canvas.fill(ellipse(cx, cy - ry * 0.7, rx * 1.08, ry * 0.55), colour);
+                self.canvas
+                    .fill(ellipse(cx, cy - ry * 0.7, rx * 1.08, ry * 0.55), colour);
                 let peak = if self.side { 1.0 } else { 0.0 };
                 self.canvas.fill(
-                    ellipse(cx + peak * rx * 0.9, cy - ry * 0.55, rx * (0.55 + 0.4 * (1.0 - peak)), ry * 0.16),
+                    ellipse(
+                        cx + peak * rx * 0.9,
+                        cy - ry * 0.55,
+                        rx * (0.55 + 0.4 * (1.0 - peak)),
+                        ry * 0.16,
+                    ),
                     contrast(colour),
                 );
                 self.face_points.push((cx, cy - ry * 1.25));
             }
             Accessory::Beret => {
-                self.canvas.fill(ellipse(cx - rx * 0.15, cy - ry * 0.85, rx * 1.2, ry * 0.38), BERET);
-                self.canvas.fill_plain(ellipse(cx - rx * 0.15, cy - ry * 1.25, rx * 0.12, ry * 0.12), BERET);
+                self.canvas.fill(
+                    ellipse(cx - rx * 0.15, cy - ry * 0.85, rx * 1.2, ry * 0.38),
+                    BERET,
+                );
+                self.canvas.fill_plain(
+                    ellipse(cx - rx * 0.15, cy - ry * 1.25, rx * 0.12, ry * 0.12),
+                    BERET,
+                );
                 self.face_points.push((cx, cy - ry * 1.3));
             }
             Accessory::Scarf => {
                 let y = s.shoulder_y;
-                self.canvas.fill(rounded_rect(cx - 0.11, y - 0.035, cx + 0.11, y + 0.03, 0.025), SCARF);
-                self.canvas.line(&[(cx + 0.05, y), (cx + 0.07, y + 0.13)], 0.04, SCARF);
+                self.canvas.fill(
+                    rounded_rect(cx - 0.11, y - 0.035, cx + 0.11, y + 0.03, 0.025),
+                    SCARF,
+                );
+                self.canvas
+                    .line(&[(cx + 0.05, y), (cx + 0.07, y + 0.13)], 0.04, SCARF);
             }
             Accessory::Bow => {
                 let (bx, by) = (cx - rx * 0.55, cy - ry * 0.95);
                 let w = rx * 0.45;
-                self.canvas.fill(polygon(&[(bx, by), (bx - w, by - w * 0.6), (bx - w, by + w * 0.6)]), BOW);
-                self.canvas.fill(polygon(&[(bx, by), (bx + w, by - w * 0.6), (bx + w, by + w * 0.6)]), BOW);
-                self.canvas.fill_plain(ellipse(bx, by, w * 0.3, w * 0.3), BOW);
+                self.canvas.fill(
+                    polygon(&[(bx, by), (bx - w, by - w * 0.6), (bx - w, by + w * 0.6)]),
+                    BOW,
+                );
+                self.canvas.fill(
+                    polygon(&[(bx, by), (bx + w, by - w * 0.6), (bx + w, by + w * 0.6)]),
+                    BOW,
+                );
+                self.canvas
+                    .fill_plain(ellipse(bx, by, w * 0.3, w * 0.3), BOW);
                 self.face_points.push((bx, by - w * 0.6));
             }
         }

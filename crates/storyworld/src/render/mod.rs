@@ -116,10 +116,7 @@ fn light(location: Location, time: TimeOfDay, extra: f32) -> [f32; 3] {
 }
 
 /// Draws `spec` as a `size` × `size` picture and returns it with its labels.
-pub fn render(
-    spec: &FrameSpec,
-    size: u32,
-) -> Result<(image::RgbImage, FrameLabels), RenderError> {
+pub fn render(spec: &FrameSpec, size: u32) -> Result<(image::RgbImage, FrameLabels), RenderError> {
     if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
         return Err(RenderError::Size(size));
     }
@@ -226,7 +223,8 @@ pub fn render_portrait(
         return Err(RenderError::Size(size));
     }
     let px = size as f32;
-    let mut canvas = Canvas::new(size, Style::Flat, [206, 204, 198]).ok_or(RenderError::Size(size))?;
+    let mut canvas =
+        Canvas::new(size, Style::Flat, [206, 204, 198]).ok_or(RenderError::Size(size))?;
     canvas.set_transform(Transform::from_scale(px, px));
     canvas.fill_plain(ellipse(0.5, 0.45, 0.42, 0.42), [228, 226, 220]);
     let scale = framing(ShotType::CloseUp).figure_scale;
@@ -238,6 +236,14 @@ pub fn render_portrait(
     } else {
         (Pose::Stand, 0.0)
     };
-    figure::draw(&mut canvas, placement, identity, pose, Facing::Front, phase, variant.turn);
+    figure::draw(
+        &mut canvas,
+        placement,
+        identity,
+        pose,
+        Facing::Front,
+        phase,
+        variant.turn,
+    );
     Ok(canvas.finish([variant.light; 3]))
 }
