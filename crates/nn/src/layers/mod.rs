@@ -1,0 +1,21 @@
+//! Layers safe for training. Each takes `train`: true composes differentiable ops, false
+//! may use candle's fused kernels (see [`crate::ops`]). Built as candle-transformers builds
+//! models: a config struct, `new(cfg, vb)` and `forward`.
+
+mod attention;
+mod conv;
+mod dit;
+mod dropout;
+mod embed;
+mod mlp;
+mod norm;
+mod patch;
+
+pub use attention::{Attention, AttentionConfig, Rope, causal_mask};
+pub use conv::ConvBlock;
+pub use dit::{DitBlock, DitBlockConfig, modulate};
+pub use dropout::Dropout;
+pub use embed::{TimestepEmbedder, timestep_embedding};
+pub use mlp::{Mlp, SwiGlu};
+pub use norm::{GroupNorm, LayerNorm, RmsNorm};
+pub use patch::{patchify, unpatchify};
