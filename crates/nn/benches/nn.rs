@@ -57,12 +57,23 @@ fn benches(c: &mut Criterion) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let attention = Attention::new(
-        &AttentionConfig { dim: DIM, heads: HEADS, kv_heads: HEADS, context_dim: None, bias: true },
+        &AttentionConfig {
+            dim: DIM,
+            heads: HEADS,
+            kv_heads: HEADS,
+            context_dim: None,
+            bias: true,
+        },
         vb.pp("attention"),
     )
     .unwrap();
     let block = DitBlock::new(
-        &DitBlockConfig { dim: DIM, heads: HEADS, mlp_ratio: 4.0, context_dim: Some(DIM) },
+        &DitBlockConfig {
+            dim: DIM,
+            heads: HEADS,
+            mlp_ratio: 4.0,
+            context_dim: Some(DIM),
+        },
         vb.pp("dit"),
     )
     .unwrap();
@@ -99,10 +110,34 @@ fn benches(c: &mut Criterion) {
     let peak = 2.0 * 1024f64.powi(3) / matmul / 1e9;
     eprintln!("\nmatmul 1024x1024x1024 f32: {peak:.1} GFLOP/s (the machine's peak)");
     let rows = [
-        ("attention forward", attention_flops(), seconds(10, || { attention_forward(); })),
-        ("attention forward+backward", 3.0 * attention_flops(), seconds(10, || { attention_backward(); })),
-        ("dit block forward", dit_flops(), seconds(10, || { dit_forward(); })),
-        ("dit block forward+backward", 3.0 * dit_flops(), seconds(10, || { dit_backward(); })),
+        (
+            "attention forward",
+            attention_flops(),
+            seconds(10, || {
+                attention_forward();
+            }),
+        ),
+        (
+            "attention forward+backward",
+            3.0 * attention_flops(),
+            seconds(10, || {
+                attention_backward();
+            }),
+        ),
+        (
+            "dit block forward",
+            dit_flops(),
+            seconds(10, || {
+                dit_forward();
+            }),
+        ),
+        (
+            "dit block forward+backward",
+            3.0 * dit_flops(),
+            seconds(10, || {
+                dit_backward();
+            }),
+        ),
     ];
     for (name, flops, secs) in rows {
         let gflops = flops / secs / 1e9;

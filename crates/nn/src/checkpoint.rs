@@ -71,7 +71,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError
     {
         use std::os::unix::fs::PermissionsExt;
         let permissions = std::fs::Permissions::from_mode(0o644);
-        file.as_file().set_permissions(permissions).map_err(io(path))?;
+        file.as_file()
+            .set_permissions(permissions)
+            .map_err(io(path))?;
     }
     file.write_all(bytes).map_err(io(path))?;
     file.as_file().sync_all().map_err(io(path))?;
@@ -89,14 +91,11 @@ pub fn save_tensors(
         .iter()
         .map(|(name, t)| Ok((name.clone(), t.to_dtype(dtype)?.contiguous()?)))
         .collect::<candle_core::Result<_>>()?;
-    let bytes = safetensors::serialize(
-        converted.iter().map(|(name, t)| (name.as_str(), t)),
-        None,
-    )
-    .map_err(|err| CheckpointError::Format {
-        path: path.to_path_buf(),
-        message: err.to_string(),
-    })?;
+    let bytes = safetensors::serialize(converted.iter().map(|(name, t)| (name.as_str(), t)), None)
+        .map_err(|err| CheckpointError::Format {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })?;
     write_atomically(path, &bytes)
 }
 
@@ -107,7 +106,8 @@ pub fn load_tensors(path: &Path) -> Result<BTreeMap<String, Tensor>, CheckpointE
         path: path.to_path_buf(),
         message: format!("not a safetensors file: {err}"),
     };
-    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| format(&e))?;
+    let tensors =
+        candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| format(&e))?;
     tensors
         .into_iter()
         .map(|(name, t)| Ok((name, t.to_dtype(DType::F32)?)))
@@ -201,9 +201,17 @@ mod tests {
 
     fn model(varmap: &VarMap, hidden: usize) {
         let vb = VarBuilder::from_varmap(varmap, DType::F32, &Device::Cpu);
-        vb.get_with_hints((hidden, 4), "layer.weight", Init::Randn { mean: 0.0, stdev: 1.0 })
+        vb.get_with_hints(
+            (hidden, 4),
+            "layer.weight",
+            Init::Randn {
+                mean: 0.0,
+                stdev: 1.0,
+            },
+        )
+        .unwrap();
+        vb.get_with_hints(hidden, "layer.bias", Init::Const(0.5))
             .unwrap();
-        vb.get_with_hints(hidden, "layer.bias", Init::Const(0.5)).unwrap();
     }
 
     #[test]
@@ -228,8 +236,20 @@ mod tests {
                     .unwrap()
                     .to_scalar::<f32>()
                     .unwrap();
-                let scale = a[name].as_tensor().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
-                assert!(diff <= tolerance * scale.max(1.0), "{dtype:?} {name}: {diff}");
+                let scale = a[name]
+                    .as_tensor()
+                    .abs()
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .max(0)
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(
+                    diff <= tolerance * scale.max(1.0),
+                    "{dtype:?} {name}: {diff}"
+                );
             }
             let config: serde_json::Value = load_config(dir.path()).unwrap();
             assert_eq!(config["hidden"], 3);
@@ -245,13 +265,17 @@ mod tests {
 
         let other = VarMap::new();
         let vb = VarBuilder::from_varmap(&other, DType::F32, &Device::Cpu);
-        vb.get_with_hints((5, 4), "layer.weight", Init::Const(0.0)).unwrap();
+        vb.get_with_hints((5, 4), "layer.weight", Init::Const(0.0))
+            .unwrap();
         vb.get_with_hints(2, "extra", Init::Const(0.0)).unwrap();
         let err = load_weights(dir.path(), &other).unwrap_err().to_string();
         assert!(err.contains("model.safetensors"), "{err}");
         assert!(err.contains("missing: extra"), "{err}");
         assert!(err.contains("unexpected: layer.bias"), "{err}");
-        assert!(err.contains("wrong shape: layer.weight is [3, 4] in the file, [5, 4] in the model"), "{err}");
+        assert!(
+            err.contains("wrong shape: layer.weight is [3, 4] in the file, [5, 4] in the model"),
+            "{err}"
+        );
     }
 
     #[test]

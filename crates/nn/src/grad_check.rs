@@ -20,7 +20,10 @@ pub enum GradProblem {
 
 /// Back-propagates `loss` and returns every variable of `varmap` whose gradient is
 /// missing, zero or not finite, by name. An empty list means full coverage.
-pub fn gradient_problems(varmap: &VarMap, loss: &Tensor) -> candle_core::Result<Vec<(String, GradProblem)>> {
+pub fn gradient_problems(
+    varmap: &VarMap,
+    loss: &Tensor,
+) -> candle_core::Result<Vec<(String, GradProblem)>> {
     let grads = loss.backward()?;
     let mut problems = Vec::new();
     for (name, var) in named_vars(varmap) {
@@ -59,7 +62,7 @@ pub fn assert_full_coverage(varmap: &VarMap, loss: &Tensor) {
 mod tests {
     use super::*;
     use crate::layers::{
-        Attention, AttentionConfig, ConvBlock, DitBlock, DitBlockConfig, LayerNorm, Rope, RmsNorm,
+        Attention, AttentionConfig, ConvBlock, DitBlock, DitBlockConfig, LayerNorm, RmsNorm, Rope,
         SwiGlu, TimestepEmbedder, causal_mask,
     };
     use crate::ops::randn;
@@ -75,12 +78,18 @@ mod tests {
             let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
             let norm = RmsNorm::new(8, 1e-6, vb.pp("norm")).unwrap();
             let x = randn(&mut ChaCha8Rng::seed_from_u64(0), (2, 8), &Device::Cpu).unwrap();
-            let loss = (norm.forward(&x, train).unwrap() * &x).unwrap().sum_all().unwrap();
+            let loss = (norm.forward(&x, train).unwrap() * &x)
+                .unwrap()
+                .sum_all()
+                .unwrap();
             let problems = gradient_problems(&varmap, &loss).unwrap();
             if train {
                 assert!(problems.is_empty(), "{problems:?}");
             } else {
-                assert_eq!(problems, vec![("norm.weight".to_owned(), GradProblem::Missing)]);
+                assert_eq!(
+                    problems,
+                    vec![("norm.weight".to_owned(), GradProblem::Missing)]
+                );
             }
         }
     }
@@ -95,28 +104,56 @@ mod tests {
         let context = randn(&mut rng, (2, 3, 12), &dev).unwrap();
 
         let gqa = Attention::new(
-            &AttentionConfig { dim: 16, heads: 4, kv_heads: 2, context_dim: None, bias: false },
+            &AttentionConfig {
+                dim: 16,
+                heads: 4,
+                kv_heads: 2,
+                context_dim: None,
+                bias: false,
+            },
             vb.pp("gqa"),
         )
         .unwrap();
         let rope = Rope::new(4, 16, 10_000.0, &dev).unwrap();
         let mask = causal_mask(5, &dev).unwrap();
-        let h = gqa.forward(&x, None, Some(&mask), Some((&rope, 0)), true).unwrap();
-        let h = RmsNorm::new(16, 1e-6, vb.pp("rms")).unwrap().forward(&h, true).unwrap();
-        let h = SwiGlu::new(16, 32, vb.pp("swiglu")).unwrap().forward(&h).unwrap();
-        let h = LayerNorm::new(16, true, 1e-5, vb.pp("ln")).unwrap().forward(&h, true).unwrap();
+        let h = gqa
+            .forward(&x, None, Some(&mask), Some((&rope, 0)), true)
+            .unwrap();
+        let h = RmsNorm::new(16, 1e-6, vb.pp("rms"))
+            .unwrap()
+            .forward(&h, true)
+            .unwrap();
+        let h = SwiGlu::new(16, 32, vb.pp("swiglu"))
+            .unwrap()
+            .forward(&h)
+            .unwrap();
+        let h = LayerNorm::new(16, true, 1e-5, vb.pp("ln"))
+            .unwrap()
+            .forward(&h, true)
+            .unwrap();
 
         let t = Tensor::new(&[3f32, 500.0], &dev).unwrap();
-        let c = TimestepEmbedder::new(32, 16, vb.pp("time")).unwrap().forward(&t).unwrap();
+        let c = TimestepEmbedder::new(32, 16, vb.pp("time"))
+            .unwrap()
+            .forward(&t)
+            .unwrap();
         let block = DitBlock::new(
-            &DitBlockConfig { dim: 16, heads: 2, mlp_ratio: 2.0, context_dim: Some(12) },
+            &DitBlockConfig {
+                dim: 16,
+                heads: 2,
+                mlp_ratio: 2.0,
+                context_dim: Some(12),
+            },
             vb.pp("dit"),
         )
         .unwrap();
         let h = block.forward(&h, &c, Some(&context), true).unwrap();
 
         let image = randn(&mut rng, (2, 3, 8, 8), &dev).unwrap();
-        let conv = ConvBlock::new(3, 8, 2, 4, vb.pp("conv")).unwrap().forward(&image).unwrap();
+        let conv = ConvBlock::new(3, 8, 2, 4, vb.pp("conv"))
+            .unwrap()
+            .forward(&image)
+            .unwrap();
 
         let target = randn(&mut rng, (2, 5, 16), &dev).unwrap();
         let loss = ((h - target).unwrap().sqr().unwrap().mean_all().unwrap()

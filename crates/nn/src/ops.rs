@@ -78,9 +78,15 @@ pub fn randn(rng: &mut impl Rng, shape: impl Into<Shape>, device: &Device) -> Re
 }
 
 /// A tensor of uniform samples in [0, 1) drawn from `rng`.
-pub fn rand_uniform(rng: &mut impl Rng, shape: impl Into<Shape>, device: &Device) -> Result<Tensor> {
+pub fn rand_uniform(
+    rng: &mut impl Rng,
+    shape: impl Into<Shape>,
+    device: &Device,
+) -> Result<Tensor> {
     let shape = shape.into();
-    let values: Vec<f32> = (0..shape.elem_count()).map(|_| rng.random::<f32>()).collect();
+    let values: Vec<f32> = (0..shape.elem_count())
+        .map(|_| rng.random::<f32>())
+        .collect();
     Tensor::from_vec(values, shape, device)
 }
 
@@ -143,7 +149,13 @@ mod tests {
         let grads = loss.backward().unwrap();
         for var in [&x, &w] {
             let g = grads.get(var).expect("a gradient");
-            let norm = g.sqr().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
+            let norm = g
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
             assert!(norm.is_finite() && norm > 0.0);
         }
     }

@@ -104,7 +104,11 @@ impl Attention {
             scores = scores.broadcast_add(mask)?;
         }
         let weights = ops::softmax_last_dim(&scores, train)?;
-        let out = weights.matmul(&v)?.transpose(1, 2)?.reshape((b, t, self.heads * self.head_dim))?;
+        let out =
+            weights
+                .matmul(&v)?
+                .transpose(1, 2)?
+                .reshape((b, t, self.heads * self.head_dim))?;
         self.o.forward(&out)
     }
 
@@ -180,31 +184,62 @@ mod tests {
 
     #[test]
     fn causal_attention_ignores_the_future() {
-        let cfg = AttentionConfig { dim: 16, heads: 4, kv_heads: 2, context_dim: None, bias: false };
+        let cfg = AttentionConfig {
+            dim: 16,
+            heads: 4,
+            kv_heads: 2,
+            context_dim: None,
+            bias: false,
+        };
         let (_, attention) = layer(&cfg);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let x = randn(&mut rng, (1, 6, 16), &Device::Cpu).unwrap();
         let rope = Rope::new(4, 32, 10_000.0, &Device::Cpu).unwrap();
         let mask = causal_mask(6, &Device::Cpu).unwrap();
-        let full = attention.forward(&x, None, Some(&mask), Some((&rope, 0)), false).unwrap();
+        let full = attention
+            .forward(&x, None, Some(&mask), Some((&rope, 0)), false)
+            .unwrap();
         // Changing the last position leaves the outputs of the earlier ones unchanged.
-        let changed = Tensor::cat(&[x.narrow(1, 0, 5).unwrap(), randn(&mut rng, (1, 1, 16), &Device::Cpu).unwrap()], 1).unwrap();
-        let out = attention.forward(&changed, None, Some(&mask), Some((&rope, 0)), false).unwrap();
-        let diff = max_abs_diff(&full.narrow(1, 0, 5).unwrap(), &out.narrow(1, 0, 5).unwrap()).unwrap();
+        let changed = Tensor::cat(
+            &[
+                x.narrow(1, 0, 5).unwrap(),
+                randn(&mut rng, (1, 1, 16), &Device::Cpu).unwrap(),
+            ],
+            1,
+        )
+        .unwrap();
+        let out = attention
+            .forward(&changed, None, Some(&mask), Some((&rope, 0)), false)
+            .unwrap();
+        let diff = max_abs_diff(
+            &full.narrow(1, 0, 5).unwrap(),
+            &out.narrow(1, 0, 5).unwrap(),
+        )
+        .unwrap();
         assert!(diff < 1e-6, "{diff}");
         // The training path computes the same thing.
-        let train = attention.forward(&x, None, Some(&mask), Some((&rope, 0)), true).unwrap();
+        let train = attention
+            .forward(&x, None, Some(&mask), Some((&rope, 0)), true)
+            .unwrap();
         assert!(max_abs_diff(&full, &train).unwrap() < 1e-5);
     }
 
     #[test]
     fn cross_attention_takes_a_context_of_another_width() {
-        let cfg = AttentionConfig { dim: 8, heads: 2, kv_heads: 2, context_dim: Some(12), bias: true };
+        let cfg = AttentionConfig {
+            dim: 8,
+            heads: 2,
+            kv_heads: 2,
+            context_dim: Some(12),
+            bias: true,
+        };
         let (_, attention) = layer(&cfg);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let x = randn(&mut rng, (2, 5, 8), &Device::Cpu).unwrap();
         let context = randn(&mut rng, (2, 3, 12), &Device::Cpu).unwrap();
-        let y = attention.forward(&x, Some(&context), None, None, true).unwrap();
+        let y = attention
+            .forward(&x, Some(&context), None, None, true)
+            .unwrap();
         assert_eq!(y.dims(), &[2, 5, 8]);
     }
 
@@ -212,7 +247,13 @@ mod tests {
     fn bad_head_counts_are_errors() {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let cfg = AttentionConfig { dim: 10, heads: 4, kv_heads: 4, context_dim: None, bias: false };
+        let cfg = AttentionConfig {
+            dim: 10,
+            heads: 4,
+            kv_heads: 4,
+            context_dim: None,
+            bias: false,
+        };
         assert!(Attention::new(&cfg, vb).is_err());
     }
 }

@@ -14,7 +14,13 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     /// `in_channels` → `out_channels`, halving the resolution when `stride` is 2.
-    pub fn new(in_channels: usize, out_channels: usize, stride: usize, groups: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        stride: usize,
+        groups: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let cfg = Conv2dConfig {
             padding: 1,
             stride,

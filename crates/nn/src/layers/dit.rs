@@ -70,9 +70,13 @@ impl DitBlock {
         let weight = modulation_vb.get_with_hints(
             (6 * cfg.dim, cfg.dim),
             "weight",
-            candle_nn::Init::Randn { mean: 0.0, stdev: 0.02 },
+            candle_nn::Init::Randn {
+                mean: 0.0,
+                stdev: 0.02,
+            },
         )?;
-        let bias = modulation_vb.get_with_hints(6 * cfg.dim, "bias", candle_nn::Init::Const(0.0))?;
+        let bias =
+            modulation_vb.get_with_hints(6 * cfg.dim, "bias", candle_nn::Init::Const(0.0))?;
         Ok(DitBlock {
             norm1: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("norm1"))?,
             attention: Attention::new(&attention_cfg, vb.pp("attention"))?,
@@ -85,7 +89,13 @@ impl DitBlock {
 
     /// `x` (batch, tokens, dim) conditioned on `c` (batch, dim) and, with cross-attention,
     /// on `context` (batch, context tokens, context_dim).
-    pub fn forward(&self, x: &Tensor, c: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        x: &Tensor,
+        c: &Tensor,
+        context: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let chunks = self.modulation.forward(&c.silu()?)?.chunk(6, D::Minus1)?;
         let [shift_a, scale_a, gate_a, shift_m, scale_m, gate_m] = chunks.as_slice() else {
             candle_core::bail!("adaLN produced {} chunks instead of 6", chunks.len());

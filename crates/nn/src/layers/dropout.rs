@@ -16,7 +16,9 @@ pub struct Dropout {
 impl Dropout {
     /// Dropout with drop probability `p` in [0, 1).
     pub fn new(p: f64) -> Self {
-        Dropout { p: p.clamp(0.0, 0.999) }
+        Dropout {
+            p: p.clamp(0.0, 0.999),
+        }
     }
 
     /// Applies dropout when `rng` is given (training), passes `x` through otherwise.
@@ -51,7 +53,9 @@ mod tests {
         assert!((dropped - 0.3).abs() < 0.02, "{dropped}");
         let mean = values.iter().sum::<f32>() / 10_000.0;
         assert!((mean - 1.0).abs() < 0.05, "{mean}");
-        let same = Dropout::new(0.3).forward(&x, None::<&mut ChaCha8Rng>).unwrap();
+        let same = Dropout::new(0.3)
+            .forward(&x, None::<&mut ChaCha8Rng>)
+            .unwrap();
         assert_eq!(same.to_vec1::<f32>().unwrap(), vec![1.0; 10_000]);
     }
 }

@@ -11,7 +11,10 @@ pub fn timestep_embedding(t: &Tensor, dim: usize, max_period: f64) -> Result<Ten
         .map(|i| (-(max_period.ln()) * i as f64 / half as f64).exp() as f32)
         .collect();
     let freqs = Tensor::from_vec(freqs, (1, half), t.device())?;
-    let args = t.to_dtype(DType::F32)?.unsqueeze(1)?.broadcast_mul(&freqs)?;
+    let args = t
+        .to_dtype(DType::F32)?
+        .unsqueeze(1)?
+        .broadcast_mul(&freqs)?;
     let embedding = Tensor::cat(&[args.cos()?, args.sin()?], 1)?;
     if dim % 2 == 1 {
         let pad = Tensor::zeros((embedding.dim(0)?, 1), DType::F32, t.device())?;
@@ -53,7 +56,10 @@ mod tests {
     #[test]
     fn the_embedding_of_zero_is_cosines_of_one_and_sines_of_zero() {
         let t = Tensor::new(&[0f32, 3.0], &Device::Cpu).unwrap();
-        let e = timestep_embedding(&t, 8, 10_000.0).unwrap().to_vec2::<f32>().unwrap();
+        let e = timestep_embedding(&t, 8, 10_000.0)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         assert_eq!(e[0], vec![1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
         // The first frequency is 1: cos(3), sin(3).
         assert!((e[1][0] - 3f32.cos()).abs() < 1e-6 && (e[1][4] - 3f32.sin()).abs() < 1e-6);

@@ -17,7 +17,13 @@ pub fn patchify(x: &Tensor, p: usize) -> Result<Tensor> {
 }
 
 /// (batch, patches, p · p · channels) → (batch, channels, height, width).
-pub fn unpatchify(x: &Tensor, p: usize, channels: usize, height: usize, width: usize) -> Result<Tensor> {
+pub fn unpatchify(
+    x: &Tensor,
+    p: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+) -> Result<Tensor> {
     let b = x.dim(0)?;
     let (gh, gw) = (height / p, width / p);
     x.reshape(vec![b, gh, gw, p, p, channels])?
@@ -39,7 +45,13 @@ mod tests {
         let patches = patchify(&x, 2).unwrap();
         assert_eq!(patches.dims(), &[2, 6, 12]);
         // Patch 1 of image 0 is rows 0-1, columns 2-3; channel 0 comes first.
-        let first = patches.get(0).unwrap().get(1).unwrap().to_vec1::<f32>().unwrap();
+        let first = patches
+            .get(0)
+            .unwrap()
+            .get(1)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         assert_eq!(&first[..4], &[2.0, 3.0, 8.0, 9.0]);
         // Pixel-major patches unpatchify back to the image.
         let pixel_major = x
@@ -50,7 +62,14 @@ mod tests {
             .reshape((2, 6, 12))
             .unwrap();
         let back = unpatchify(&pixel_major, 2, 3, 4, 6).unwrap();
-        let diff = (back - &x).unwrap().abs().unwrap().sum_all().unwrap().to_dtype(DType::F32).unwrap();
+        let diff = (back - &x)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap();
         assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
         assert!(patchify(&x, 4).is_err());
     }

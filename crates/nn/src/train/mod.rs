@@ -53,7 +53,7 @@
 //!         "step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm,
 //!         "steps_per_s": progress.steps_per_sec(step),
 //!     }))?;
-//!     if step % 100 == 0 || step == total_steps || interrupt.requested() {
+//!     if step.is_multiple_of(100) || step == total_steps || interrupt.requested() {
 //!         let state = TrainerState { rng: Some(RngState::of(&rng)), ..TrainerState::new(step) };
 //!         run.save_checkpoint(&state, &config, &varmap, &optimizer, Some(&ema))?;
 //!         metrics.plot_loss(&run.loss_plot_path())?;
@@ -71,7 +71,6 @@
 mod interrupt;
 mod metrics;
 mod plot;
-mod png;
 mod progress;
 mod run_dir;
 

@@ -1,19 +1,20 @@
-//! The loss curve as a PNG: plotters draws into a pixel buffer (this build of plotters has
-//! neither fonts nor an image encoder), a tiny built-in digit font labels the axes, and
-//! [`super::png`] encodes the result.
+//! The loss curve as a PNG: plotters draws into a pixel buffer (our build of plotters has no
+//! fonts), the public-domain 8×8 bitmap font of `font8x8` labels the axes, and `image`
+//! encodes the result.
 
 use std::path::Path;
+
+use font8x8::UnicodeFonts;
 
 use plotters::prelude::*;
 
 use super::TrainError;
-use super::png::encode_rgb;
 use crate::checkpoint::write_atomically;
 
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 450;
 /// Pixels per font cell.
-const SCALE: i32 = 2;
+const SCALE: i32 = 1;
 const TICKS: usize = 5;
 
 /// Draws the training loss (light: raw, dark: smoothed) and, if any, the validation loss
@@ -29,7 +30,18 @@ pub(crate) fn plot_loss(
         path: path.to_path_buf(),
         message,
     })?;
-    write_atomically(path, &encode_rgb(WIDTH, HEIGHT, &rgb))?;
+    let image = image::RgbImage::from_raw(WIDTH, HEIGHT, rgb).ok_or_else(|| TrainError::Plot {
+        path: path.to_path_buf(),
+        message: "pixel buffer of the wrong size".into(),
+    })?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|err| TrainError::Plot {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })?;
+    write_atomically(path, png.get_ref())?;
     Ok(())
 }
 
@@ -130,7 +142,7 @@ fn draw(train: &[(u64, f64)], validation: &[(u64, f64)], rgb: &mut [u8]) -> Resu
         .map_err(|e| e.to_string())?;
 
     // Tick marks and numbers, in pixels.
-    let glyph_height = 5 * SCALE;
+    let glyph_height = 8 * SCALE;
     for x in ticks(x_min, x_max) {
         let (px, py) = chart.backend_coord(&(x, y_min));
         root.draw(&PathElement::new([(px, py), (px, py + 5)], BLACK))
@@ -165,29 +177,13 @@ fn number(value: f64, range: f64) -> String {
     format!("{value:.decimals$}")
 }
 
-/// 3x5 glyphs for numbers, one row per byte, bit 2 on the left.
-fn glyph(c: char) -> Option<[u8; 5]> {
-    Some(match c {
-        '0' => [7, 5, 5, 5, 7],
-        '1' => [2, 6, 2, 2, 7],
-        '2' => [7, 1, 7, 4, 7],
-        '3' => [7, 1, 7, 1, 7],
-        '4' => [5, 5, 7, 1, 1],
-        '5' => [7, 4, 7, 1, 7],
-        '6' => [7, 4, 7, 5, 7],
-        '7' => [7, 1, 1, 1, 1],
-        '8' => [7, 5, 7, 5, 7],
-        '9' => [7, 5, 7, 1, 7],
-        '.' => [0, 0, 0, 0, 2],
-        '-' => [0, 0, 7, 0, 0],
-        '+' => [0, 2, 7, 2, 0],
-        'e' => [2, 5, 7, 4, 3],
-        _ => return None,
-    })
+/// The 8×8 glyph of a character, one row per byte, bit 0 on the left.
+fn glyph(c: char) -> Option<[u8; 8]> {
+    font8x8::BASIC_FONTS.get(c)
 }
 
 fn text_width(text: &str) -> i32 {
-    text.chars().count() as i32 * 4 * SCALE - SCALE
+    text.chars().count() as i32 * 8 * SCALE
 }
 
 fn draw_text<DB: DrawingBackend>(
@@ -198,10 +194,10 @@ fn draw_text<DB: DrawingBackend>(
 ) -> Result<(), String> {
     for (i, c) in text.chars().enumerate() {
         let Some(rows) = glyph(c) else { continue };
-        let left = x + i as i32 * 4 * SCALE;
+        let left = x + i as i32 * 8 * SCALE;
         for (row, bits) in rows.iter().enumerate() {
-            for column in 0..3 {
-                if bits & (4 >> column) == 0 {
+            for column in 0..8 {
+                if bits & (1 << column) == 0 {
                     continue;
                 }
                 for dy in 0..SCALE {
@@ -238,9 +234,11 @@ mod tests {
             .map(|s| (s, 2.0 / (1.0 + s as f64 * 0.05) + 0.1 * ((s % 7) as f64)))
             .collect();
         plot_loss(&train, &[(100, 0.9), (200, 0.6), (300, 0.5)], &path).unwrap();
-        let (width, height, rgb) =
-            super::super::png::tests::decode_rgb(&std::fs::read(&path).unwrap());
-        assert_eq!((width, height), (WIDTH, HEIGHT));
+        let picture = image::load_from_memory(&std::fs::read(&path).unwrap())
+            .unwrap()
+            .to_rgb8();
+        assert_eq!((picture.width(), picture.height()), (WIDTH, HEIGHT));
+        let rgb = picture.into_raw();
         let count = |color: [u8; 3]| rgb.chunks_exact(3).filter(|p| *p == color).count();
         assert!(count([20, 70, 160]) > 500, "the smoothed curve");
         assert!(count([255, 0, 0]) > 100, "the validation curve");
@@ -249,6 +247,6 @@ mod tests {
         // Nothing to draw yet, or only a NaN: still a valid picture.
         plot_loss(&[], &[], &path).unwrap();
         plot_loss(&[(0, f64::NAN)], &[], &path).unwrap();
-        super::super::png::tests::decode_rgb(&std::fs::read(&path).unwrap());
+        image::load_from_memory(&std::fs::read(&path).unwrap()).unwrap();
     }
 }
