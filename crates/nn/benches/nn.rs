@@ -102,13 +102,18 @@ fn benches(c: &mut Criterion) {
 
     // GFLOP/s next to the matmul peak, measured now on the same machine. Backward costs
     // about twice the forward, so a training step is counted as three forward passes.
-    let a = input(&[1024, 1024], 4);
-    let b = input(&[1024, 1024], 5);
-    let matmul = seconds(10, || {
-        a.matmul(&b).unwrap();
-    });
-    let peak = 2.0 * 1024f64.powi(3) / matmul / 1e9;
-    eprintln!("\nmatmul 1024x1024x1024 f32: {peak:.1} GFLOP/s (the machine's peak)");
+    let mut peak: f64 = 0.0;
+    for n in [512usize, 1024, 2048] {
+        let a = input(&[n, n], 4);
+        let b = input(&[n, n], 5);
+        let secs = seconds(5, || {
+            a.matmul(&b).unwrap();
+        });
+        let gflops = 2.0 * (n as f64).powi(3) / secs / 1e9;
+        eprintln!("matmul {n}x{n}x{n} f32: {gflops:.1} GFLOP/s");
+        peak = peak.max(gflops);
+    }
+    eprintln!("peak: {peak:.1} GFLOP/s");
     let rows = [
         (
             "attention forward",
