@@ -226,26 +226,9 @@ mod tests {
             load_weights(dir.path(), &loaded).unwrap();
             let (a, b) = (named_vars(&saved), named_vars(&loaded));
             for name in ["layer.weight", "layer.bias"] {
-                let diff = (a[name].as_tensor() - b[name].as_tensor())
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .max(0)
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
-                let scale = a[name]
-                    .as_tensor()
-                    .abs()
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .max(0)
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
+                let (a, b) = (a[name].as_tensor(), b[name].as_tensor());
+                let diff = crate::ops::max_abs_diff(a, b).unwrap();
+                let scale = crate::ops::max_abs_diff(a, &a.zeros_like().unwrap()).unwrap();
                 assert!(
                     diff <= tolerance * scale.max(1.0),
                     "{dtype:?} {name}: {diff}"
