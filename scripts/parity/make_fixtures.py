@@ -65,6 +65,14 @@ def save(name, tensors, case):
     print(f"{path.relative_to(OUT.parents[3])}: {path.stat().st_size} bytes")
 
 
+def zero_key_bias(bias, dim):
+    """Our attention has no key bias: a bias on the keys shifts every score of a query's row
+    by the same amount, which softmax cancels, so it could never learn (the gradient-coverage
+    test catches it). The references' key biases are set to zero to match."""
+    with torch.no_grad():
+        bias[dim : 2 * dim] = 0.0
+
+
 def randomise(module, generator, scale=1.0):
     """Replaces every parameter by Gaussian values (Linear weights scaled by 1/sqrt(fan-in)),
     so that nothing is zero or one by construction (DiT's adaLN-Zero starts at zero)."""
@@ -149,17 +157,17 @@ def attention_fixtures(generator):
     dim, heads, context_dim, t, s = 8, 2, 12, 5, 3
     mha = nn.MultiheadAttention(dim, heads, bias=True, kdim=context_dim, vdim=context_dim, batch_first=True)
     randomise(mha, generator)
+    zero_key_bias(mha.in_proj_bias, dim)
     x = torch.randn(2, t, dim, generator=generator)
     context = torch.randn(2, s, context_dim, generator=generator)
     with torch.no_grad():
         y, _ = mha(x, context, context, need_weights=False)
-    bq, bk, bv = mha.in_proj_bias.chunk(3)
+    bq, _, bv = mha.in_proj_bias.chunk(3)
     tensors = {
         "q.weight": mha.q_proj_weight,
         "k.weight": mha.k_proj_weight,
         "v.weight": mha.v_proj_weight,
         "q.bias": bq,
-        "k.bias": bk,
         "v.bias": bv,
         "o.weight": mha.out_proj.weight,
         "o.bias": mha.out_proj.bias,
@@ -258,9 +266,10 @@ class DiTBlock(nn.Module):
         }
         for i, part in enumerate("qkv"):
             out[f"attention.{part}.weight"] = qkv_w[i * dim : (i + 1) * dim]
-            out[f"attention.{part}.bias"] = qkv_b[i * dim : (i + 1) * dim]
+            if part != "k":
+                out[f"attention.{part}.bias"] = qkv_b[i * dim : (i + 1) * dim]
         if self.cross is not None:
-            bq, bk, bv = self.cross.in_proj_bias.chunk(3)
+            bq, _, bv = self.cross.in_proj_bias.chunk(3)
             out.update(
                 {
                     "norm_cross.weight": self.norm_cross.weight,
@@ -269,7 +278,6 @@ class DiTBlock(nn.Module):
                     "cross.k.weight": self.cross.k_proj_weight,
                     "cross.v.weight": self.cross.v_proj_weight,
                     "cross.q.bias": bq,
-                    "cross.k.bias": bk,
                     "cross.v.bias": bv,
                     "cross.o.weight": self.cross.out_proj.weight,
                     "cross.o.bias": self.cross.out_proj.bias,
@@ -283,6 +291,9 @@ def dit_fixtures(generator):
         dim, heads, mlp_ratio, tokens, context_tokens = 16, 4, 4.0, 5, 3
         block = DiTBlock(dim, heads, mlp_ratio, context_dim)
         randomise(block, generator)
+        zero_key_bias(block.attn.qkv.bias, dim)
+        if block.cross is not None:
+            zero_key_bias(block.cross.in_proj_bias, dim)
         x = torch.randn(2, tokens, dim, generator=generator)
         c = torch.randn(2, dim, generator=generator)
         tensors = {"input.x": x, "input.c": c}

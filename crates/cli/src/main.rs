@@ -2,6 +2,7 @@
 
 mod demo;
 mod script_cmd;
+mod tokenizer_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -34,6 +35,14 @@ enum Command {
     /// bundled models train on and the benchmark measures.
     #[command(subcommand)]
     World(world_cmd::WorldCommand),
+    /// Train a stage of moviedreamer on a StoryWorld dataset.
+    #[command(subcommand)]
+    Train(tokenizer_cmd::TrainCommand),
+    /// Turn keyframe images into their tokens with a trained tokenizer.
+    Tokenize(tokenizer_cmd::TokenizeArgs),
+    /// Encode keyframe images and generate them back from their tokens, with a sheet of
+    /// originals beside reconstructions.
+    Reconstruct(tokenizer_cmd::ReconstructArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,12 +51,31 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Script(command) => script_cmd::run(command),
         Command::World(command) => world_cmd::run(command),
+        Command::Train(command) => tokenizer_cmd::train(command),
+        Command::Tokenize(args) => tokenizer_cmd::tokenize(args),
+        Command::Reconstruct(args) => tokenizer_cmd::reconstruct(args),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", describe(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, joined by ": ", leaving out a cause whose text the message
+/// before it already includes (our errors often name their cause themselves).
+fn describe(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
 }

@@ -220,6 +220,10 @@ fn every_command_explains_itself() {
         vec!["world", "--help"],
         vec!["world", "generate", "--help"],
         vec!["world", "preview", "--help"],
+        vec!["train", "--help"],
+        vec!["train", "tokenizer", "--help"],
+        vec!["tokenize", "--help"],
+        vec!["reconstruct", "--help"],
     ] {
         let output = moviedreamer(&args);
         assert!(output.status.success(), "{args:?}");

@@ -63,7 +63,7 @@ mod tests {
     use super::*;
     use crate::layers::{
         Attention, AttentionConfig, ConvBlock, DitBlock, DitBlockConfig, LayerNorm, RmsNorm, Rope,
-        SwiGlu, TimestepEmbedder, causal_mask,
+        SwiGlu, TimestepEmbedder, TransformerBlock, causal_mask,
     };
     use crate::ops::randn;
     use candle_core::Device;
@@ -126,6 +126,10 @@ mod tests {
         let h = SwiGlu::new(16, 32, vb.pp("swiglu"))
             .unwrap()
             .forward(&h)
+            .unwrap();
+        let h = TransformerBlock::new(16, 2, 2.0, vb.pp("vit"))
+            .unwrap()
+            .forward(&h, None, true)
             .unwrap();
         let h = LayerNorm::new(16, true, 1e-5, vb.pp("ln"))
             .unwrap()

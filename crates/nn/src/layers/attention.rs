@@ -17,7 +17,9 @@ pub struct AttentionConfig {
     pub kv_heads: usize,
     /// Width of the keys' and values' input for cross-attention; `None` is self-attention.
     pub context_dim: Option<usize>,
-    /// Whether the projections have biases (DiT: yes, LLaMA: no).
+    /// Whether the query, value and output projections have biases (DiT: yes, LLaMA: no).
+    /// Keys never have one: a key bias shifts every score of a query's row by the same
+    /// amount, which softmax cancels, so it could never learn.
     pub bias: bool,
 }
 
@@ -60,7 +62,7 @@ impl Attention {
         };
         Ok(Attention {
             q: make(cfg.dim, cfg.dim, "q")?,
-            k: make(kv_in, kv_out, "k")?,
+            k: candle_nn::linear_no_bias(kv_in, kv_out, vb.pp("k"))?,
             v: make(kv_in, kv_out, "v")?,
             o: make(cfg.dim, cfg.dim, "o")?,
             heads: cfg.heads,

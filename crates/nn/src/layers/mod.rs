@@ -3,6 +3,7 @@
 //! models: a config struct, `new(cfg, vb)` and `forward`.
 
 mod attention;
+mod block;
 mod conv;
 mod dit;
 mod dropout;
@@ -12,6 +13,7 @@ mod norm;
 mod patch;
 
 pub use attention::{Attention, AttentionConfig, Rope, causal_mask};
+pub use block::TransformerBlock;
 pub use conv::ConvBlock;
 pub use dit::{DitBlock, DitBlockConfig, modulate};
 pub use dropout::Dropout;

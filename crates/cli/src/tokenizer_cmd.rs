@@ -1,0 +1,205 @@
+//! `moviedreamer train …`, `moviedreamer tokenize` and `moviedreamer reconstruct`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use candle_core::{DType, Device};
+use clap::{Args, Subcommand};
+use moviedreamer_models::tokenizer::KeyframeTokenizer;
+use moviedreamer_nn::checkpoint::save_tensors;
+use moviedreamer_pipeline::write_atomically;
+use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
+use moviedreamer_train::data::{from_tensor, to_tensor};
+use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+#[derive(Subcommand)]
+pub enum TrainCommand {
+    /// Train the keyframe tokenizer (encoder and diffusion decoder, end to end) on the
+    /// keyframes of a StoryWorld dataset.
+    ///
+    /// Writes checkpoints, metrics.jsonl and loss.png into the output directory as it goes,
+    /// and model/ (the EMA weights, f16) at the end. Ctrl-C saves a checkpoint first; run
+    /// the same command with --resume to continue exactly where it stopped.
+    Tokenizer(TrainTokenizerArgs),
+}
+
+#[derive(Args)]
+pub struct TrainTokenizerArgs {
+    /// A dataset made by `moviedreamer world generate` (its train split is used).
+    #[arg(long)]
+    data: PathBuf,
+    /// Model size and training settings: storyworld (the bundled model) or micro (seconds).
+    #[arg(long, default_value = "storyworld")]
+    preset: String,
+    /// Output directory.
+    #[arg(long, short, default_value = "runs/tokenizer")]
+    out: PathBuf,
+    /// Optimiser steps in all [default: the preset's].
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Keyframes per step [default: the preset's].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Seed of the data order and the noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue the run in the output directory from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Args)]
+pub struct TokenizeArgs {
+    /// Keyframe images (PNG or JPEG); resized to the model's size if needed.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// The tokenizer's model directory.
+    #[arg(long, default_value = "runs/tokenizer/model")]
+    model: PathBuf,
+    /// Output file: one tensor `tokens` of shape (images, K, D), in argument order.
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ReconstructArgs {
+    /// Keyframe images (PNG or JPEG); resized to the model's size if needed.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// The tokenizer's model directory.
+    #[arg(long, default_value = "runs/tokenizer/model")]
+    model: PathBuf,
+    /// Output directory for the reconstructions and reconstructions.png.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Sampling steps of the diffusion decoder.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Classifier-free guidance scale on the tokens (1 = none).
+    #[arg(long, default_value_t = 2.0)]
+    guidance: f64,
+    /// Seed of the sampling noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+pub fn train(command: TrainCommand) -> anyhow::Result<ExitCode> {
+    let TrainCommand::Tokenizer(args) = command;
+    let Some(mut settings) = TokenizerTraining::preset(&args.preset) else {
+        bail!(
+            "unknown preset \"{}\"; use storyworld or micro",
+            args.preset
+        );
+    };
+    settings.steps = args.steps.unwrap_or(settings.steps);
+    settings.batch = args.batch.unwrap_or(settings.batch);
+    settings.seed = args.seed;
+    let summary = train_tokenizer(&settings, &args.data, &args.out, args.resume, true)?;
+    if summary.interrupted {
+        println!(
+            "stopped at step {} of {}; checkpoint saved. Continue with the same command and --resume.",
+            summary.steps, settings.steps
+        );
+    }
+    println!(
+        "step {}: loss {:.4} (mean of the last 50 steps), {:.0} s; model in {}; curve in {}",
+        summary.steps,
+        summary.recent_loss,
+        summary.seconds,
+        summary.model_dir.display(),
+        args.out.join("loss.png").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads images at the model's size, resizing where needed.
+fn load_images(paths: &[PathBuf], size: u32) -> anyhow::Result<Vec<image::RgbImage>> {
+    paths
+        .iter()
+        .map(|path| {
+            let image = image::open(path)
+                .with_context(|| format!("{}: not a readable image", path.display()))?
+                .to_rgb8();
+            Ok(if image.dimensions() == (size, size) {
+                image
+            } else {
+                image::imageops::resize(&image, size, size, image::imageops::FilterType::Triangle)
+            })
+        })
+        .collect()
+}
+
+fn load_model(dir: &Path) -> anyhow::Result<KeyframeTokenizer> {
+    KeyframeTokenizer::load(dir).with_context(|| {
+        format!(
+            "cannot load the tokenizer from {} (train one with `moviedreamer train tokenizer`)",
+            dir.display()
+        )
+    })
+}
+
+pub fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
+    let model = load_model(&args.model)?;
+    let images = load_images(&args.images, model.config().image_size as u32)?;
+    let tokens = model.encode(&to_tensor(&images, &Device::Cpu)?, false)?;
+    let dims = tokens.dims().to_vec();
+    save_tensors(
+        &args.output,
+        &BTreeMap::from([("tokens".to_owned(), tokens)]),
+        DType::F32,
+    )?;
+    println!("wrote tokens {dims:?} to {}", args.output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn reconstruct(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
+    let model = load_model(&args.model)?;
+    let images = load_images(&args.images, model.config().image_size as u32)?;
+    let tokens = model.encode(&to_tensor(&images, &Device::Cpu)?, false)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let decoded = model.decode(&tokens, args.steps, args.guidance, &mut rng)?;
+    let reconstructions = from_tensor(&decoded)?;
+    let mut tiles = Vec::new();
+    for (i, ((path, original), reconstruction)) in args
+        .images
+        .iter()
+        .zip(&images)
+        .zip(&reconstructions)
+        .enumerate()
+    {
+        // Numbered, because keyframes of different films share file names.
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let out = args.output.join(format!("{i:03}-{name}.png"));
+        write_png(reconstruction, &out)?;
+        tiles.push(Tile {
+            image: original,
+            caption: name.clone(),
+        });
+        tiles.push(Tile {
+            image: reconstruction,
+            caption: "reconstructed".into(),
+        });
+    }
+    let sheet = args.output.join("reconstructions.png");
+    write_png(&contact_sheet(&tiles, 8, 96, 1), &sheet)?;
+    println!(
+        "wrote {} reconstructions and {}",
+        reconstructions.len(),
+        sheet.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_png(image: &image::RgbImage, path: &Path) -> anyhow::Result<()> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png)?;
+    write_atomically(path, bytes.get_ref())?;
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! Training the tokenizer and using it, as a user runs it, at the micro preset.
+
+use std::process::{Command, Output};
+
+fn moviedreamer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
+        .args(args)
+        .output()
+        .expect("the moviedreamer binary runs")
+}
+
+fn ok(output: Output) -> String {
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{err}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn train_resume_tokenize_and_reconstruct() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    ok(moviedreamer(&[
+        "world",
+        "generate",
+        "--films",
+        "10",
+        "--shots",
+        "4",
+        "--size",
+        "32",
+        "--frames",
+        "8",
+        "--out",
+        &path("data"),
+    ]));
+    let train = [
+        "train",
+        "tokenizer",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "--out",
+        &path("run"),
+    ];
+    let out = ok(moviedreamer(&train));
+    assert!(out.contains("step 20"), "{out}");
+    for file in [
+        "run/model/config.json",
+        "run/model/model.safetensors",
+        "run/loss.png",
+        "run/metrics.jsonl",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+
+    // A finished run is not overwritten by accident, and --resume continues it.
+    let again = moviedreamer(&train);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    let mut more = train.to_vec();
+    more.extend(["--steps", "25", "--resume"]);
+    assert!(ok(moviedreamer(&more)).contains("step 25"));
+    let metrics = std::fs::read_to_string(dir.path().join("run/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 25);
+
+    let keyframe = path("data/test/film-00009/keyframes/000000.png");
+    let model = path("run/model");
+    let out = ok(moviedreamer(&[
+        "tokenize",
+        &keyframe,
+        &keyframe,
+        "--model",
+        &model,
+        "-o",
+        &path("tokens.safetensors"),
+    ]));
+    assert!(out.contains("[2, 2, 8]"), "{out}");
+    ok(moviedreamer(&[
+        "reconstruct",
+        &keyframe,
+        "--model",
+        &model,
+        "-o",
+        &path("recon"),
+        "--steps",
+        "3",
+    ]));
+    let sheet = image::open(dir.path().join("recon/reconstructions.png")).unwrap();
+    assert!(sheet.width() > 2 * 96);
+    assert!(dir.path().join("recon/000-000000.png").is_file());
+}

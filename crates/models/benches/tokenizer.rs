@@ -1,0 +1,56 @@
+//! Keyframe tokenizer speed at the storyworld preset: encoding keyframes per second and
+//! decoding (full DPM-Solver++ sampling with guidance) keyframes per second at 64 px.
+//!
+//! `cargo bench -p moviedreamer-models --bench tokenizer`
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::ops::randn;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const ENCODE_BATCH: usize = 64;
+const DECODE_BATCH: usize = 16;
+const DECODE_STEPS: usize = 20;
+
+fn tokenizer(c: &mut Criterion) {
+    let config = TokenizerConfig::storyworld();
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let model = KeyframeTokenizer::new(&config, vb).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let size = config.image_size;
+    let images = randn(&mut rng, (ENCODE_BATCH, 3, size, size), &Device::Cpu)
+        .unwrap()
+        .tanh()
+        .unwrap();
+    let tokens = model
+        .encode(&images.narrow(0, 0, DECODE_BATCH).unwrap(), false)
+        .unwrap();
+
+    let mut group = c.benchmark_group("tokenizer");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(ENCODE_BATCH as u64));
+    group.bench_function("encode 64 keyframes at 64 px", |b| {
+        b.iter(|| model.encode(&images, false).unwrap())
+    });
+    group.throughput(Throughput::Elements(DECODE_BATCH as u64));
+    group.bench_function("decode 16 keyframes, 20 steps, guidance 2", |b| {
+        b.iter(|| {
+            model
+                .decode(
+                    &tokens,
+                    DECODE_STEPS,
+                    2.0,
+                    &mut ChaCha8Rng::seed_from_u64(1),
+                )
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, tokenizer);
+criterion_main!(benches);

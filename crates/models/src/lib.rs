@@ -1,0 +1,6 @@
+//! The models of moviedreamer, one per folder as in candle-transformers: a config struct
+//! with presets (`micro()` for tests, `storyworld()` for the bundled models), `new(cfg, vb)`
+//! and `forward`. Training loops live in the `train` crate, sampling pipelines in
+//! `pipeline`.
+
+pub mod tokenizer;

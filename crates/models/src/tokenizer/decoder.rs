@@ -1,0 +1,114 @@
+//! The keyframe decoder: a diffusion transformer in pixel space that denoises a keyframe
+//! conditioned on its K tokens, through cross-attention (detail) and through the adaLN
+//! conditioning vector (their mean: global look). Dropping the tokens in training, replaced
+//! by learned null tokens, gives classifier-free guidance at sampling.
+
+use candle_core::{D, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::layers::{
+    DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, unpatchify,
+};
+
+use super::TokenizerConfig;
+
+/// Noisy image, timestep and tokens → the model's prediction (v or ε).
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    patch: usize,
+    channels: usize,
+    size: usize,
+    embed: Linear,
+    positions: Tensor,
+    time: TimestepEmbedder,
+    context: Linear,
+    token_positions: Tensor,
+    pooled: Linear,
+    null_tokens: Tensor,
+    blocks: Vec<DitBlock>,
+    final_norm: LayerNorm,
+    final_modulation: Linear,
+    out: Linear,
+}
+
+impl Decoder {
+    /// Builds the decoder under `vb`.
+    pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        let dim = cfg.decoder_dim;
+        let patches = (cfg.image_size / cfg.decoder_patch).pow(2);
+        let patch_values = cfg.channels * cfg.decoder_patch * cfg.decoder_patch;
+        let small = candle_nn::Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        };
+        let block = DitBlockConfig {
+            dim,
+            heads: cfg.decoder_heads,
+            mlp_ratio: 4.0,
+            context_dim: Some(dim),
+        };
+        let blocks = (0..cfg.decoder_depth)
+            .map(|i| DitBlock::new(&block, vb.pp(format!("blocks.{i}"))))
+            .collect::<Result<_>>()?;
+        Ok(Decoder {
+            patch: cfg.decoder_patch,
+            channels: cfg.channels,
+            size: cfg.image_size,
+            embed: linear(patch_values, dim, vb.pp("embed"))?,
+            positions: vb.get_with_hints((1, patches, dim), "positions", small)?,
+            time: TimestepEmbedder::new(256, dim, vb.pp("time"))?,
+            context: linear(cfg.token_dim, dim, vb.pp("context"))?,
+            token_positions: vb.get_with_hints((1, cfg.tokens, dim), "token_positions", small)?,
+            pooled: linear(cfg.token_dim, dim, vb.pp("pooled"))?,
+            null_tokens: vb.get_with_hints((1, cfg.tokens, cfg.token_dim), "null_tokens", small)?,
+            blocks,
+            final_norm: LayerNorm::new(dim, false, 1e-6, vb.pp("final_norm"))?,
+            final_modulation: linear(dim, 2 * dim, vb.pp("final_modulation"))?,
+            out: linear(dim, patch_values, vb.pp("out"))?,
+        })
+    }
+
+    /// The learned tokens that stand for "no condition", broadcast to `batch`.
+    pub fn null_tokens(&self, batch: usize) -> Result<Tensor> {
+        let (_, k, d) = self.null_tokens.dims3()?;
+        self.null_tokens.broadcast_as((batch, k, d))?.contiguous()
+    }
+
+    /// `noisy` (batch, channels, size, size), `timesteps` (batch,) and `tokens`
+    /// (batch, K, token_dim) → prediction of the same shape as `noisy`.
+    pub fn forward(
+        &self,
+        noisy: &Tensor,
+        timesteps: &Tensor,
+        tokens: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let mut x = self
+            .embed
+            .forward(&patchify(noisy, self.patch)?)?
+            .broadcast_add(&self.positions)?;
+        let c = (self.time.forward(timesteps)? + self.pooled.forward(&tokens.mean(1)?)?)?;
+        let context = self
+            .context
+            .forward(tokens)?
+            .broadcast_add(&self.token_positions)?;
+        for block in &self.blocks {
+            x = block.forward(&x, &c, Some(&context), train)?;
+        }
+        let modulation = self
+            .final_modulation
+            .forward(&c.silu()?)?
+            .chunk(2, D::Minus1)?;
+        let x = modulate(
+            &self.final_norm.forward(&x, train)?,
+            &modulation[0],
+            &modulation[1],
+        )?;
+        unpatchify(
+            &self.out.forward(&x)?,
+            self.patch,
+            self.channels,
+            self.size,
+            self.size,
+        )
+    }
+}

@@ -1,0 +1,90 @@
+//! The keyframe encoder: image → K continuous tokens of width D.
+//!
+//! Patches are embedded and mixed by a small ViT; then K learned queries cross-attend to the
+//! patch features (a Perceiver-style compressor), so however large the image, the planner
+//! sees exactly K tokens per keyframe.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::layers::{
+    Attention, AttentionConfig, LayerNorm, Mlp, TransformerBlock, patchify,
+};
+
+use super::TokenizerConfig;
+
+/// Image → tokens.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    patch: usize,
+    embed: Linear,
+    positions: Tensor,
+    blocks: Vec<TransformerBlock>,
+    queries: Tensor,
+    norm_queries: LayerNorm,
+    norm_features: LayerNorm,
+    compress: Attention,
+    norm_mlp: LayerNorm,
+    mlp: Mlp,
+    out: Linear,
+}
+
+impl Encoder {
+    /// Builds the encoder under `vb`.
+    pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        let dim = cfg.encoder_dim;
+        let patches = (cfg.image_size / cfg.encoder_patch).pow(2);
+        let patch_values = cfg.channels * cfg.encoder_patch * cfg.encoder_patch;
+        let small = candle_nn::Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        };
+        let blocks = (0..cfg.encoder_depth)
+            .map(|i| {
+                TransformerBlock::new(dim, cfg.encoder_heads, 4.0, vb.pp(format!("blocks.{i}")))
+            })
+            .collect::<Result<_>>()?;
+        let compress = AttentionConfig {
+            dim,
+            heads: cfg.encoder_heads,
+            kv_heads: cfg.encoder_heads,
+            context_dim: None,
+            bias: true,
+        };
+        Ok(Encoder {
+            patch: cfg.encoder_patch,
+            embed: linear(patch_values, dim, vb.pp("embed"))?,
+            positions: vb.get_with_hints((1, patches, dim), "positions", small)?,
+            blocks,
+            queries: vb.get_with_hints((1, cfg.tokens, dim), "queries", small)?,
+            norm_queries: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_queries"))?,
+            norm_features: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_features"))?,
+            compress: Attention::new(&compress, vb.pp("compress"))?,
+            norm_mlp: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_mlp"))?,
+            mlp: Mlp::new(dim, 4 * dim, vb.pp("mlp"))?,
+            out: linear(dim, cfg.token_dim, vb.pp("out"))?,
+        })
+    }
+
+    /// (batch, channels, size, size) in [-1, 1] → (batch, tokens, token_dim).
+    pub fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        let batch = images.dim(0)?;
+        let mut x = self
+            .embed
+            .forward(&patchify(images, self.patch)?)?
+            .broadcast_add(&self.positions)?;
+        for block in &self.blocks {
+            x = block.forward(&x, None, train)?;
+        }
+        let features = self.norm_features.forward(&x, train)?;
+        let queries =
+            self.queries
+                .broadcast_as((batch, self.queries.dim(1)?, self.queries.dim(2)?))?;
+        let q = self.norm_queries.forward(&queries, train)?;
+        let mut tokens = (&queries
+            + self
+                .compress
+                .forward(&q, Some(&features), None, None, train)?)?;
+        tokens = (&tokens + self.mlp.forward(&self.norm_mlp.forward(&tokens, train)?)?)?;
+        self.out.forward(&tokens)
+    }
+}

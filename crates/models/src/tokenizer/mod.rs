@@ -1,0 +1,212 @@
+//! The keyframe tokenizer: a diffusion autoencoder that compresses a keyframe into K
+//! continuous tokens of width D and generates it back from them.
+//!
+//! MovieDreamer's planner never predicts pixels: it predicts these few tokens per keyframe,
+//! so films of thousands of keyframes stay cheap to plan, and the diffusion decoder restores
+//! the detail. Encoder and decoder train end to end on the decoder's diffusion loss.
+
+mod decoder;
+mod encoder;
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use moviedreamer_nn::checkpoint::{CheckpointError, load_config, load_weights};
+use moviedreamer_nn::diffusion::{
+    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
+    ScheduleConfig, apply_keep_mask, guidance_from_batch, run_sampler,
+};
+use moviedreamer_nn::ops::randn;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use decoder::Decoder;
+pub use encoder::Encoder;
+
+/// Sizes and training settings of a tokenizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenizerConfig {
+    /// Keyframe side in pixels.
+    pub image_size: usize,
+    /// Colour channels.
+    pub channels: usize,
+    /// Tokens per keyframe (K).
+    pub tokens: usize,
+    /// Width of a token (D).
+    pub token_dim: usize,
+    /// Encoder patch side in pixels.
+    pub encoder_patch: usize,
+    /// Encoder width.
+    pub encoder_dim: usize,
+    /// Encoder transformer blocks.
+    pub encoder_depth: usize,
+    /// Encoder attention heads.
+    pub encoder_heads: usize,
+    /// Decoder patch side in pixels.
+    pub decoder_patch: usize,
+    /// Decoder width.
+    pub decoder_dim: usize,
+    /// Decoder DiT blocks.
+    pub decoder_depth: usize,
+    /// Decoder attention heads.
+    pub decoder_heads: usize,
+    /// Probability of dropping the tokens in training, for classifier-free guidance.
+    pub token_dropout: f64,
+    /// The noise schedule and what the decoder predicts.
+    pub schedule: ScheduleConfig,
+}
+
+impl TokenizerConfig {
+    /// A tiny tokenizer for tests: 32 px (StoryWorld's smallest), two tokens, one block
+    /// each side.
+    pub fn micro() -> Self {
+        TokenizerConfig {
+            image_size: 32,
+            channels: 3,
+            tokens: 2,
+            token_dim: 8,
+            encoder_patch: 8,
+            encoder_dim: 32,
+            encoder_depth: 1,
+            encoder_heads: 2,
+            decoder_patch: 8,
+            decoder_dim: 32,
+            decoder_depth: 1,
+            decoder_heads: 2,
+            token_dropout: 0.1,
+            schedule: ScheduleConfig::cosine(1000, Prediction::V),
+        }
+    }
+
+    /// The bundled tokenizer for 64 px StoryWorld keyframes. K and D are to be chosen by
+    /// the ablation of issue #5; these are the starting point.
+    pub fn storyworld() -> Self {
+        TokenizerConfig {
+            image_size: 64,
+            tokens: 8,
+            token_dim: 32,
+            encoder_patch: 8,
+            encoder_dim: 192,
+            encoder_depth: 4,
+            encoder_heads: 3,
+            decoder_patch: 8,
+            decoder_dim: 256,
+            decoder_depth: 6,
+            decoder_heads: 4,
+            ..TokenizerConfig::micro()
+        }
+    }
+}
+
+/// Encoder, decoder and noise schedule.
+#[derive(Debug, Clone)]
+pub struct KeyframeTokenizer {
+    config: TokenizerConfig,
+    encoder: Encoder,
+    decoder: Decoder,
+    schedule: NoiseSchedule,
+}
+
+impl KeyframeTokenizer {
+    /// Builds the tokenizer under `vb` (`encoder.*`, `decoder.*`).
+    pub fn new(config: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        if !config.image_size.is_multiple_of(config.encoder_patch)
+            || !config.image_size.is_multiple_of(config.decoder_patch)
+        {
+            candle_core::bail!(
+                "image size {} must be a multiple of the patch sizes {} and {}",
+                config.image_size,
+                config.encoder_patch,
+                config.decoder_patch
+            );
+        }
+        Ok(KeyframeTokenizer {
+            config: config.clone(),
+            encoder: Encoder::new(config, vb.pp("encoder"))?,
+            decoder: Decoder::new(config, vb.pp("decoder"))?,
+            schedule: NoiseSchedule::new(&config.schedule)?,
+        })
+    }
+
+    /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
+    pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
+        let config: TokenizerConfig = load_config(dir)?;
+        let varmap = VarMap::new();
+        let model = Self::new(
+            &config,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )?;
+        load_weights(dir, &varmap)?;
+        Ok(model)
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &TokenizerConfig {
+        &self.config
+    }
+
+    /// Keyframes (batch, channels, size, size) in [-1, 1] → tokens (batch, K, D).
+    pub fn encode(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        self.encoder.forward(images, train)
+    }
+
+    /// The end-to-end training loss of a batch: encode, drop tokens for guidance, noise the
+    /// keyframes at random per-sample timesteps, and regress the decoder's target.
+    pub fn training_loss(&self, images: &Tensor, rng: &mut impl Rng) -> Result<Tensor> {
+        let batch = images.dim(0)?;
+        let device = images.device();
+        let tokens = self.encoder.forward(images, true)?;
+        let dropout = ConditionDropout::new(vec![self.config.token_dropout])?;
+        let keep = dropout.sample_keep_masks(batch, rng, device)?.remove(0);
+        let null = self.decoder.null_tokens(1)?;
+        let tokens = apply_keep_mask(&tokens, &keep, Some(&null))?;
+        let timesteps = self.schedule.sample_timesteps(batch, rng, device)?;
+        let noise = randn(rng, images.shape(), device)?;
+        let noisy = self.schedule.add_noise(images, &noise, &timesteps)?;
+        let prediction =
+            self.decoder
+                .forward(&noisy, &timesteps.to_dtype(DType::F32)?, &tokens, true)?;
+        let target =
+            self.schedule
+                .target(images, &noise, &timesteps, self.config.schedule.prediction)?;
+        (prediction - target)?.sqr()?.mean_all()
+    }
+
+    /// Generates keyframes from tokens with DPM-Solver++ in `steps` steps and classifier-free
+    /// guidance `guidance` (1 = none), from noise drawn from `rng`.
+    pub fn decode(
+        &self,
+        tokens: &Tensor,
+        steps: usize,
+        guidance: f64,
+        rng: &mut impl Rng,
+    ) -> Result<Tensor> {
+        let batch = tokens.dim(0)?;
+        let size = self.config.image_size;
+        let device = tokens.device();
+        let mut sampler =
+            DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
+        let noise = randn(rng, (batch, self.config.channels, size, size), device)?;
+        let guided = guidance != 1.0;
+        let conditions = if guided {
+            Tensor::cat(&[self.decoder.null_tokens(batch)?, tokens.clone()], 0)?
+        } else {
+            tokens.clone()
+        };
+        let images = run_sampler(&mut sampler, &noise, |input, t| {
+            let copies = if guided { 2 } else { 1 };
+            let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
+            let timesteps = Tensor::full(t as f32, batch * copies, device)?;
+            let output = self
+                .decoder
+                .forward(&input, &timesteps, &conditions, false)?;
+            if guided {
+                guidance_from_batch(&output, &[guidance])
+            } else {
+                Ok(output)
+            }
+        })?;
+        images.clamp(-1f32, 1f32)
+    }
+}

@@ -1,0 +1,101 @@
+//! The keyframe tokenizer at its micro size: every weight learns, shapes hold, and a few
+//! hundred steps fit a couple of keyframes.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::grad_check::assert_full_coverage;
+use moviedreamer_nn::ops::{max_abs_diff, randn};
+use moviedreamer_nn::optim::{AdamW, AdamWConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn tokenizer_with(config: &TokenizerConfig) -> (VarMap, KeyframeTokenizer) {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let model = KeyframeTokenizer::new(config, vb).unwrap();
+    (varmap, model)
+}
+
+fn tokenizer() -> (VarMap, KeyframeTokenizer) {
+    tokenizer_with(&TokenizerConfig::micro())
+}
+
+/// Two simple 32 px pictures: a red square on blue, and a green stripe on black.
+fn keyframes() -> Tensor {
+    let mut values = vec![0f32; 2 * 3 * 32 * 32];
+    for y in 0..32 {
+        for x in 0..32 {
+            let at = |image: usize, channel: usize| image * 3072 + channel * 1024 + y * 32 + x;
+            let square = (8..24).contains(&x) && (8..24).contains(&y);
+            values[at(0, 0)] = if square { 1.0 } else { -1.0 };
+            values[at(0, 2)] = if square { -1.0 } else { 1.0 };
+            values[at(0, 1)] = -1.0;
+            values[at(1, 1)] = if (12..20).contains(&y) { 1.0 } else { -1.0 };
+            values[at(1, 0)] = -1.0;
+            values[at(1, 2)] = -1.0;
+        }
+    }
+    Tensor::from_vec(values, (2, 3, 32, 32), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn every_weight_gets_a_gradient() {
+    // Half the samples lose their tokens, so both the tokens' path and the null tokens
+    // take part in the loss.
+    let config = TokenizerConfig {
+        token_dropout: 0.5,
+        ..TokenizerConfig::micro()
+    };
+    let (varmap, model) = tokenizer_with(&config);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let images = randn(&mut rng, (8, 3, 32, 32), &Device::Cpu)
+        .unwrap()
+        .tanh()
+        .unwrap();
+    let loss = model.training_loss(&images, &mut rng).unwrap();
+    assert_full_coverage(&varmap, &loss);
+}
+
+#[test]
+fn shapes_and_seeded_sampling() {
+    let (_, model) = tokenizer();
+    let images = keyframes();
+    let tokens = model.encode(&images, false).unwrap();
+    assert_eq!(tokens.dims(), &[2, 2, 8]);
+    let a = model
+        .decode(&tokens, 4, 2.0, &mut ChaCha8Rng::seed_from_u64(5))
+        .unwrap();
+    let b = model
+        .decode(&tokens, 4, 2.0, &mut ChaCha8Rng::seed_from_u64(5))
+        .unwrap();
+    assert_eq!(a.dims(), &[2, 3, 32, 32]);
+    assert_eq!(max_abs_diff(&a, &b).unwrap(), 0.0);
+    let range = a
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(range <= 1.0);
+}
+
+#[test]
+fn training_reduces_the_loss() {
+    let (varmap, model) = tokenizer();
+    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default()).unwrap();
+    let images = keyframes();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut losses = Vec::new();
+    for _ in 0..150 {
+        let loss = model.training_loss(&images, &mut rng).unwrap();
+        losses.push(loss.to_scalar::<f32>().unwrap());
+        optimizer.step(&loss.backward().unwrap(), 3e-3).unwrap();
+    }
+    let mean = |s: &[f32]| s.iter().sum::<f32>() / s.len() as f32;
+    let (first, last) = (mean(&losses[..20]), mean(&losses[130..]));
+    assert!(last < 0.5 * first, "loss went from {first} to {last}");
+}

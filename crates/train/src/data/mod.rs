@@ -1,0 +1,19 @@
+//! StoryWorld keyframes for training: an index of a split with typed labels ([`dataset`]),
+//! pictures as tensors ([`tensor`]), label-preserving augmentation ([`augment`]), resumable
+//! shuffled batches ([`batches`]) and batch loading ([`loader`]).
+
+pub mod augment;
+pub mod batches;
+pub mod dataset;
+pub mod error;
+pub mod labels;
+pub mod loader;
+pub mod tensor;
+
+pub use augment::Augment;
+pub use batches::{Batch, BatchPosition, Batches};
+pub use dataset::{KeyframeDataset, KeyframeItem};
+pub use error::DataError;
+pub use labels::{ActorLabels, KeyframeLabels, PixelBox};
+pub use loader::load_batch;
+pub use tensor::{from_tensor, to_tensor};

@@ -1,0 +1,8 @@
+//! Training for moviedreamer. [`data`] reads StoryWorld datasets into an index of keyframes
+//! with typed labels, turns pictures into tensors and back, augments them without making
+//! their labels false, and batches them so that a resumed run sees the same batches as an
+//! uninterrupted one. One module per stage holds that stage's training loop, written to be
+//! read top to bottom: [`tokenizer`].
+
+pub mod data;
+pub mod tokenizer;

@@ -1,0 +1,235 @@
+//! Training the keyframe tokenizer end to end on StoryWorld keyframes.
+//!
+//! The loop reads top to bottom, as nanoGPT's: data, model, optimiser, resume, then steps
+//! of load → loss → backward → clip → update → EMA → log, with a checkpoint every so often
+//! and on Ctrl-C. The result is a model directory holding the EMA weights in f16.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::optim::{AdamW, AdamWConfig, Ema, LrSchedule, clip_grad_norm};
+use moviedreamer_nn::train::{Interrupt, Progress, RngState, RunDir, TrainError, TrainerState};
+use moviedreamer_storyworld::identity::Split;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Augment, BatchPosition, Batches, DataError, KeyframeDataset, load_batch};
+
+/// Everything a tokenizer training run is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenizerTraining {
+    /// The model to train.
+    pub model: TokenizerConfig,
+    /// Optimiser steps in all.
+    pub steps: u64,
+    /// Keyframes per step.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub learning_rate: f64,
+    /// Steps of linear warm-up.
+    pub warmup: u64,
+    /// Gradient-norm clipping threshold.
+    pub clip: f64,
+    /// EMA decay of the weights that are kept.
+    pub ema_decay: f64,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Augmentation of the training keyframes.
+    pub augment: Augment,
+    /// Seed of the data order, noise and timesteps.
+    pub seed: u64,
+}
+
+impl TokenizerTraining {
+    /// Settings for a preset model: `micro` (seconds, for tests) or `storyworld`.
+    pub fn preset(name: &str) -> Option<Self> {
+        let base = TokenizerTraining {
+            model: TokenizerConfig::storyworld(),
+            steps: 3000,
+            batch: 16,
+            learning_rate: 3e-4,
+            warmup: 100,
+            clip: 1.0,
+            ema_decay: 0.999,
+            checkpoint_every: 250,
+            augment: Augment::default(),
+            seed: 0,
+        };
+        match name {
+            "storyworld" => Some(base),
+            "micro" => Some(TokenizerTraining {
+                model: TokenizerConfig::micro(),
+                steps: 20,
+                batch: 4,
+                learning_rate: 1e-3,
+                warmup: 2,
+                ema_decay: 0.9,
+                checkpoint_every: 10,
+                ..base
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Why a training run stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainingError {
+    /// The dataset could not be read.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A checkpoint, log or plot could not be written or read.
+    #[error(transparent)]
+    Run(#[from] TrainError),
+    /// The dataset's keyframes are not the size the model takes.
+    #[error("{}: keyframes are {found} px but the model takes {expected} px\n  help: generate the dataset with --size {expected}, or pick another preset", path.display())]
+    ImageSize {
+        /// The dataset.
+        path: PathBuf,
+        /// The model's size.
+        expected: usize,
+        /// The dataset's size.
+        found: u32,
+    },
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Tensor(#[from] candle_core::Error),
+    /// A checkpoint could not be written.
+    #[error(transparent)]
+    Checkpoint(#[from] moviedreamer_nn::checkpoint::CheckpointError),
+}
+
+/// What a finished (or interrupted) run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSummary {
+    /// Steps done in all, earlier runs included.
+    pub steps: u64,
+    /// Mean loss of the last 50 steps of this run.
+    pub recent_loss: f64,
+    /// Seconds this run took.
+    pub seconds: f64,
+    /// Whether Ctrl-C stopped it early (a checkpoint was saved).
+    pub interrupted: bool,
+    /// The model directory with the EMA weights.
+    pub model_dir: PathBuf,
+}
+
+/// Name of the model directory a run leaves in its output directory.
+pub const MODEL_DIR: &str = "model";
+
+/// Trains a tokenizer on the train split of the StoryWorld dataset in `data`, writing
+/// checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into `out`. With `resume`,
+/// continues the run in `out` exactly where it stopped.
+pub fn train_tokenizer(
+    settings: &TokenizerTraining,
+    data: &Path,
+    out: &Path,
+    resume: bool,
+    show_progress: bool,
+) -> Result<TrainingSummary, TrainingError> {
+    let device = Device::Cpu;
+
+    // Data.
+    let dataset = KeyframeDataset::open(data, Split::Train)?;
+    if dataset.image_size() as usize != settings.model.image_size {
+        return Err(TrainingError::ImageSize {
+            path: data.to_path_buf(),
+            expected: settings.model.image_size,
+            found: dataset.image_size(),
+        });
+    }
+    let mut batches = Batches::new(dataset.len(), settings.batch, settings.seed, true)?;
+
+    // Model, optimiser, weight average, learning-rate schedule.
+    let varmap = VarMap::new();
+    let model = KeyframeTokenizer::new(
+        &settings.model,
+        VarBuilder::from_varmap(&varmap, DType::F32, &device),
+    )?;
+    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
+    let mut ema = Ema::new(&varmap, settings.ema_decay)?;
+    let schedule = LrSchedule {
+        peak: settings.learning_rate,
+        min: settings.learning_rate / 10.0,
+        warmup_steps: settings.warmup,
+        total_steps: settings.steps,
+    };
+
+    // Resume: weights, optimiser, EMA, the noise generator and the place in the data.
+    let run = RunDir::open(out, resume)?;
+    let resumed = run.resume(&varmap, &mut optimizer, Some(&mut ema))?;
+    let mut step = resumed.as_ref().map_or(0, |state| state.step);
+    let mut rng = match resumed.as_ref().and_then(|state| state.rng.as_ref()) {
+        Some(saved) => saved.restore()?,
+        None => ChaCha8Rng::seed_from_u64(settings.seed ^ 0x6e6f_6973_6521),
+    };
+    if let Some(position) = resumed
+        .as_ref()
+        .and_then(|state| serde_json::from_value::<BatchPosition>(state.extra.clone()).ok())
+    {
+        batches.seek(position)?;
+    }
+    let mut metrics = run.metrics(resumed.as_ref())?;
+    let interrupt = Interrupt::install();
+    let progress = if show_progress {
+        Progress::new(settings.steps, step)
+    } else {
+        Progress::hidden(settings.steps, step)
+    };
+
+    let started = Instant::now();
+    let mut recent = Vec::new();
+    let save = |step: u64, rng: &ChaCha8Rng, batches: &Batches, optimizer: &AdamW, ema: &Ema| {
+        let state = TrainerState {
+            step,
+            rng: Some(RngState::of(rng)),
+            extra: serde_json::to_value(batches.position()).unwrap_or_default(),
+        };
+        run.save_checkpoint(&state, settings, &varmap, optimizer, Some(ema))
+    };
+    while step < settings.steps && !interrupt.requested() {
+        let batch = batches.next_batch();
+        let (images, _) = load_batch(
+            &dataset,
+            &batch.indices,
+            &settings.augment,
+            &mut batch.rng(),
+            &device,
+        )?;
+        let loss = model.training_loss(&images, &mut rng)?;
+        let mut grads = loss.backward()?;
+        let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
+        let lr = schedule.lr(step);
+        optimizer.step(&grads, lr)?;
+        ema.update()?;
+        step += 1;
+
+        let loss = loss.to_scalar::<f32>()? as f64;
+        recent.push(loss);
+        metrics.log(
+            &serde_json::json!({ "step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm }),
+        )?;
+        progress.update(step, loss);
+        if step % settings.checkpoint_every == 0 || step == settings.steps || interrupt.requested()
+        {
+            progress.suspend(|| save(step, &rng, &batches, &optimizer, &ema))?;
+            metrics.plot_loss(&run.loss_plot_path())?;
+        }
+    }
+    progress.finish();
+
+    let model_dir = out.join(MODEL_DIR);
+    ema.save_model(&model_dir, &settings.model, DType::F16)?;
+    let tail = &recent[recent.len().saturating_sub(50)..];
+    Ok(TrainingSummary {
+        steps: step,
+        recent_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
+        seconds: started.elapsed().as_secs_f64(),
+        interrupted: interrupt.requested(),
+        model_dir,
+    })
+}
