@@ -63,7 +63,17 @@ impl Decoder {
             blocks,
             final_norm: LayerNorm::new(dim, false, 1e-6, vb.pp("final_norm"))?,
             final_modulation: linear(dim, 2 * dim, vb.pp("final_modulation"))?,
-            out: linear(dim, patch_values, vb.pp("out"))?,
+            // Small, as DiT's final layer starts at zero: the first predictions are near zero
+            // instead of large random values, which would need many clipped steps to undo.
+            out: Linear::new(
+                vb.pp("out")
+                    .get_with_hints((patch_values, dim), "weight", small)?,
+                Some(vb.pp("out").get_with_hints(
+                    patch_values,
+                    "bias",
+                    candle_nn::Init::Const(0.0),
+                )?),
+            ),
         })
     }
 
