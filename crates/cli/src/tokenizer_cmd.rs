@@ -52,14 +52,21 @@ pub struct TrainTokenizerArgs {
     resume: bool,
 }
 
+/// Keyframes and the tokenizer to run on them.
 #[derive(Args)]
-pub struct TokenizeArgs {
+pub struct KeyframesAndModel {
     /// Keyframe images (PNG or JPEG); resized to the model's size if needed.
     #[arg(required = true)]
     images: Vec<PathBuf>,
     /// The tokenizer's model directory.
     #[arg(long, default_value = "runs/tokenizer/model")]
     model: PathBuf,
+}
+
+#[derive(Args)]
+pub struct TokenizeArgs {
+    #[command(flatten)]
+    input: KeyframesAndModel,
     /// Output file: one tensor `tokens` of shape (images, K, D), in argument order.
     #[arg(long, short)]
     output: PathBuf,
@@ -67,12 +74,8 @@ pub struct TokenizeArgs {
 
 #[derive(Args)]
 pub struct ReconstructArgs {
-    /// Keyframe images (PNG or JPEG); resized to the model's size if needed.
-    #[arg(required = true)]
-    images: Vec<PathBuf>,
-    /// The tokenizer's model directory.
-    #[arg(long, default_value = "runs/tokenizer/model")]
-    model: PathBuf,
+    #[command(flatten)]
+    input: KeyframesAndModel,
     /// Output directory for the reconstructions and reconstructions.png.
     #[arg(long, short)]
     output: PathBuf,
@@ -142,9 +145,17 @@ fn load_model(dir: &Path) -> anyhow::Result<KeyframeTokenizer> {
     })
 }
 
+impl KeyframesAndModel {
+    /// The model and the images at its size.
+    fn load(&self) -> anyhow::Result<(KeyframeTokenizer, Vec<image::RgbImage>)> {
+        let model = load_model(&self.model)?;
+        let images = load_images(&self.images, model.config().image_size as u32)?;
+        Ok((model, images))
+    }
+}
+
 pub fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
-    let model = load_model(&args.model)?;
-    let images = load_images(&args.images, model.config().image_size as u32)?;
+    let (model, images) = args.input.load()?;
     let tokens = model.encode(&to_tensor(&images, &Device::Cpu)?, false)?;
     let dims = tokens.dims().to_vec();
     save_tensors(
@@ -157,14 +168,14 @@ pub fn tokenize(args: TokenizeArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn reconstruct(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
-    let model = load_model(&args.model)?;
-    let images = load_images(&args.images, model.config().image_size as u32)?;
+    let (model, images) = args.input.load()?;
     let tokens = model.encode(&to_tensor(&images, &Device::Cpu)?, false)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let decoded = model.decode(&tokens, args.steps, args.guidance, &mut rng)?;
     let reconstructions = from_tensor(&decoded)?;
     let mut tiles = Vec::new();
     for (i, ((path, original), reconstruction)) in args
+        .input
         .images
         .iter()
         .zip(&images)
