@@ -54,6 +54,25 @@ fn train_resume_tokenize_and_reconstruct() {
         assert!(dir.path().join(file).is_file(), "{file}");
     }
 
+    // The same seed trains the same weights, byte for byte.
+    let twin = [
+        "train",
+        "tokenizer",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "--out",
+        &path("twin"),
+    ];
+    ok(moviedreamer(&twin));
+    let weights =
+        |run: &str| std::fs::read(dir.path().join(run).join("model/model.safetensors")).unwrap();
+    assert!(
+        weights("run") == weights("twin"),
+        "two runs with one seed differ"
+    );
+
     // A finished run is not overwritten by accident, and --resume continues it.
     let again = moviedreamer(&train);
     assert_eq!(again.status.code(), Some(1));

@@ -1,10 +1,11 @@
 //! The keyframe tokenizer at its micro size: every weight learns, shapes hold, and a few
 //! hundred steps fit a couple of keyframes.
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
 use moviedreamer_nn::grad_check::assert_full_coverage;
+use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::ops::{max_abs_diff, randn};
 use moviedreamer_nn::optim::{AdamW, AdamWConfig};
 use rand::SeedableRng;
@@ -12,8 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 fn tokenizer_with(config: &TokenizerConfig) -> (VarMap, KeyframeTokenizer) {
     let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let model = KeyframeTokenizer::new(config, vb).unwrap();
+    let model = KeyframeTokenizer::new(config, seeded_var_builder(&varmap, 7)).unwrap();
     (varmap, model)
 }
 

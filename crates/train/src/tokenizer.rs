@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
+use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::optim::{AdamW, AdamWConfig, Ema, LrSchedule, clip_grad_norm};
 use moviedreamer_nn::train::{Interrupt, Progress, RngState, RunDir, TrainError, TrainerState};
 use moviedreamer_storyworld::identity::Split;
@@ -146,10 +147,8 @@ pub fn train_tokenizer(
 
     // Model, optimiser, weight average, learning-rate schedule.
     let varmap = VarMap::new();
-    let model = KeyframeTokenizer::new(
-        &settings.model,
-        VarBuilder::from_varmap(&varmap, DType::F32, &device),
-    )?;
+    let model =
+        KeyframeTokenizer::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
     let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
     let mut ema = Ema::new(&varmap, settings.ema_decay)?;
     let schedule = LrSchedule {
