@@ -64,6 +64,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes a picture as PNG, atomically: a reader never sees half a file.
+fn write_png(image: &image::RgbImage, path: &std::path::Path) -> anyhow::Result<()> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png)?;
+    moviedreamer_pipeline::write_atomically(path, bytes.get_ref())?;
+    Ok(())
+}
+
 /// The error and its causes, joined by ": ", leaving out a cause whose text the message
 /// before it already includes (our errors often name their cause themselves).
 fn describe(err: &anyhow::Error) -> String {

@@ -9,12 +9,13 @@ use candle_core::{DType, Device};
 use clap::{Args, Subcommand};
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::checkpoint::save_tensors;
-use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
 use moviedreamer_train::data::{from_tensor, to_tensor};
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::write_png;
 
 #[derive(Subcommand)]
 pub enum TrainCommand {
@@ -206,11 +207,4 @@ pub fn reconstruct(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
         sheet.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_png(image: &image::RgbImage, path: &Path) -> anyhow::Result<()> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png)?;
-    write_atomically(path, bytes.get_ref())?;
-    Ok(())
 }

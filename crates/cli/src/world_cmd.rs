@@ -4,15 +4,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, ensure};
+use anyhow::ensure;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::dataset::{self, DatasetConfig};
 use moviedreamer_storyworld::identity::Split;
 use moviedreamer_storyworld::preview;
 use moviedreamer_storyworld::render::{MAX_SIZE, MIN_SIZE};
 use moviedreamer_storyworld::story::Film;
+
+use crate::write_png;
 
 #[derive(Subcommand)]
 pub enum WorldCommand {
@@ -129,13 +130,8 @@ fn preview(args: PreviewArgs) -> anyhow::Result<ExitCode> {
     let cast_png = args.out.join("cast.png");
     let sheet = preview::film_sheet(&film, args.size, args.shots)?;
     let cast = preview::cast_sheet(&film, args.size, 4)?;
-    for (image, path) in [(sheet, &film_png), (cast, &cast_png)] {
-        let mut bytes = std::io::Cursor::new(Vec::new());
-        image
-            .write_to(&mut bytes, image::ImageFormat::Png)
-            .context("cannot encode the sheet")?;
-        write_atomically(path, bytes.get_ref())?;
-    }
+    write_png(&sheet, &film_png)?;
+    write_png(&cast, &cast_png)?;
     println!(
         "\"{}\": {} characters, {} style; wrote {} and {}",
         film.title,

@@ -107,10 +107,7 @@ pub fn film_split(index: usize) -> Split {
 
 /// The seed of the `index`-th film: well mixed, so neighbouring films share nothing.
 pub fn film_seed(seed: u64, index: usize) -> u64 {
-    let mut z = seed ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
+    crate::seed::mix_seeds(seed, index as u64)
 }
 
 /// The folder of the `index`-th film under `out`.

@@ -323,10 +323,8 @@ impl Identity {
         for (index, size) in self.trait_indices().iter().zip(TRAIT_SIZES) {
             code = code * size as u64 + *index as u64;
         }
-        // SplitMix64's finaliser spreads neighbouring codes over the splits.
-        code = (code ^ (code >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        code = (code ^ (code >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        code ^ (code >> 31)
+        // Mixing spreads neighbouring codes over the splits.
+        crate::seed::finalise(code)
     }
 
     /// The skin colour.

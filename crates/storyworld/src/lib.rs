@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod identity;
 pub mod preview;
 pub mod render;
+pub mod seed;
 pub mod sheet;
 pub mod spec;
 pub mod story;

@@ -88,11 +88,16 @@ pub trait Sampler {
     fn timesteps(&self) -> &[f64];
 
     /// The standard deviation of the noise a loop must start from.
-    fn init_noise_sigma(&self) -> f64;
+    fn init_noise_sigma(&self) -> f64 {
+        1.0
+    }
 
     /// The tensor to feed the model at `step_index` (identity except for Euler, which works in
     /// σ-space and divides by √(σ²+1)).
-    fn scale_model_input(&self, sample: &Tensor, step_index: usize) -> Result<Tensor>;
+    fn scale_model_input(&self, sample: &Tensor, step_index: usize) -> Result<Tensor> {
+        check_step_index(step_index, self.timesteps().len())?;
+        Ok(sample.clone())
+    }
 
     /// Advances `sample` from step `step_index` to the next, given the model's output there.
     fn step(&mut self, model_output: &Tensor, step_index: usize, sample: &Tensor)

@@ -8,6 +8,7 @@
 //! carries its own augmentation RNG ([`Batch::rng`]), derived from (seed, epoch, offset),
 //! so augmented pictures are reproduced too.
 
+use moviedreamer_storyworld::seed::mix_seeds;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -52,15 +53,6 @@ pub struct Batches {
     drop_last: bool,
     position: BatchPosition,
     order: Vec<usize>,
-}
-
-/// SplitMix64's finaliser over a combination of two words: well mixed, so neighbouring
-/// epochs and offsets share nothing.
-fn mix(a: u64, b: u64) -> u64 {
-    let mut z = a ^ b.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Keeps the augmentation seeds apart from the shuffle's.
@@ -145,8 +137,8 @@ impl Batches {
         Batch {
             indices: self.order[start.offset..end].to_vec(),
             position: start,
-            rng_seed: mix(
-                mix(self.seed ^ AUGMENT_DOMAIN, start.epoch),
+            rng_seed: mix_seeds(
+                mix_seeds(self.seed ^ AUGMENT_DOMAIN, start.epoch),
                 start.offset as u64,
             ),
         }
