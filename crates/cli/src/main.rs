@@ -1,6 +1,7 @@
 //! The `moviedreamer` command: a thin layer of argument parsing over the library crates.
 
 mod demo;
+mod eval_cmd;
 mod script_cmd;
 mod tokenizer_cmd;
 mod world_cmd;
@@ -8,6 +9,13 @@ mod world_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of the system allocator: candle allocates a fresh buffer for every
+/// tensor, and glibc hands large ones straight back to the kernel, so each training step
+/// paid for hundreds of thousands of page faults (a quarter of its time, measured in
+/// docs/results/tokenizer.md). mimalloc keeps freed pages for reuse.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Make long, coherent films from a multimodal script.
 ///
@@ -43,6 +51,9 @@ enum Command {
     /// Encode keyframe images and generate them back from their tokens, with a sheet of
     /// originals beside reconstructions.
     Reconstruct(tokenizer_cmd::ReconstructArgs),
+    /// Measure a trained stage on held-out StoryWorld data.
+    #[command(subcommand)]
+    Eval(eval_cmd::EvalCommand),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +65,7 @@ fn main() -> ExitCode {
         Command::Train(command) => tokenizer_cmd::train(command),
         Command::Tokenize(args) => tokenizer_cmd::tokenize(args),
         Command::Reconstruct(args) => tokenizer_cmd::reconstruct(args),
+        Command::Eval(command) => eval_cmd::run(command),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use candle_core::{DType, Device};
 use clap::{Args, Subcommand};
+use image::RgbImage;
+use moviedreamer_eval::reconstruction::score;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::checkpoint::save_tensors;
 use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
@@ -16,6 +18,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::write_png;
+
+/// Decoder sampling steps unless told otherwise (see docs/results/tokenizer.md).
+pub const DEFAULT_STEPS: usize = 20;
+/// Guidance on the tokens unless told otherwise (see docs/results/tokenizer.md).
+pub const DEFAULT_GUIDANCE: f64 = 2.0;
 
 #[derive(Subcommand)]
 pub enum TrainCommand {
@@ -45,6 +52,9 @@ pub struct TrainTokenizerArgs {
     /// Keyframes per step [default: the preset's].
     #[arg(long)]
     batch: Option<usize>,
+    /// Tokens per keyframe (K) [default: the preset's].
+    #[arg(long)]
+    tokens: Option<usize>,
     /// Seed of the data order and the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -81,10 +91,10 @@ pub struct ReconstructArgs {
     #[arg(long, short)]
     output: PathBuf,
     /// Sampling steps of the diffusion decoder.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = DEFAULT_STEPS)]
     steps: usize,
     /// Classifier-free guidance scale on the tokens (1 = none).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = DEFAULT_GUIDANCE)]
     guidance: f64,
     /// Seed of the sampling noise.
     #[arg(long, default_value_t = 0)]
@@ -101,6 +111,7 @@ pub fn train(command: TrainCommand) -> anyhow::Result<ExitCode> {
     };
     settings.steps = args.steps.unwrap_or(settings.steps);
     settings.batch = args.batch.unwrap_or(settings.batch);
+    settings.model.tokens = args.tokens.unwrap_or(settings.model.tokens);
     settings.seed = args.seed;
     let summary = train_tokenizer(&settings, &args.data, &args.out, args.resume, true)?;
     if summary.interrupted {
@@ -137,7 +148,7 @@ fn load_images(paths: &[PathBuf], size: u32) -> anyhow::Result<Vec<image::RgbIma
         .collect()
 }
 
-fn load_model(dir: &Path) -> anyhow::Result<KeyframeTokenizer> {
+pub fn load_model(dir: &Path) -> anyhow::Result<KeyframeTokenizer> {
     KeyframeTokenizer::load(dir).with_context(|| {
         format!(
             "cannot load the tokenizer from {} (train one with `moviedreamer train tokenizer`)",
@@ -174,37 +185,55 @@ pub fn reconstruct(args: ReconstructArgs) -> anyhow::Result<ExitCode> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let decoded = model.decode(&tokens, args.steps, args.guidance, &mut rng)?;
     let reconstructions = from_tensor(&decoded)?;
-    let mut tiles = Vec::new();
-    for (i, ((path, original), reconstruction)) in args
-        .input
-        .images
-        .iter()
-        .zip(&images)
-        .zip(&reconstructions)
-        .enumerate()
-    {
+    let mut names = Vec::new();
+    for (i, (path, reconstruction)) in args.input.images.iter().zip(&reconstructions).enumerate() {
         // Numbered, because keyframes of different films share file names.
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let out = args.output.join(format!("{i:03}-{name}.png"));
-        write_png(reconstruction, &out)?;
-        tiles.push(Tile {
-            image: original,
-            caption: name.clone(),
-        });
-        tiles.push(Tile {
-            image: reconstruction,
-            caption: "reconstructed".into(),
-        });
+        write_png(
+            reconstruction,
+            &args.output.join(format!("{i:03}-{name}.png")),
+        )?;
+        names.push(name);
     }
     let sheet = args.output.join("reconstructions.png");
-    write_png(&contact_sheet(&tiles, 8, 96, 1), &sheet)?;
+    write_png(&comparison_sheet(&names, &images, &reconstructions), &sheet)?;
+    let scores = score(&images, &reconstructions)?;
     println!(
-        "wrote {} reconstructions and {}",
+        "wrote {} reconstructions and {}
+PSNR {:.2} dB, SSIM {:.4} (mean over the pictures)",
         reconstructions.len(),
-        sheet.display()
+        sheet.display(),
+        scores.psnr,
+        scores.ssim
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A contact sheet of each original (captioned with its name) beside its reconstruction.
+pub fn comparison_sheet(
+    names: &[String],
+    originals: &[RgbImage],
+    reconstructions: &[RgbImage],
+) -> RgbImage {
+    let tiles: Vec<Tile> = names
+        .iter()
+        .zip(originals)
+        .zip(reconstructions)
+        .flat_map(|((name, original), reconstruction)| {
+            [
+                Tile {
+                    image: original,
+                    caption: name.clone(),
+                },
+                Tile {
+                    image: reconstruction,
+                    caption: "reconstructed".into(),
+                },
+            ]
+        })
+        .collect();
+    contact_sheet(&tiles, 8, 96, 1)
 }

@@ -50,9 +50,9 @@ impl TokenizerTraining {
     pub fn preset(name: &str) -> Option<Self> {
         let base = TokenizerTraining {
             model: TokenizerConfig::storyworld(),
-            steps: 3000,
+            steps: 2200,
             batch: 16,
-            learning_rate: 3e-4,
+            learning_rate: 5e-4,
             warmup: 100,
             clip: 1.0,
             ema_decay: 0.999,

@@ -5,6 +5,7 @@
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
     DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, unpatchify,
 };
@@ -36,10 +37,6 @@ impl Decoder {
         let dim = cfg.decoder_dim;
         let patches = (cfg.image_size / cfg.decoder_patch).pow(2);
         let patch_values = cfg.channels * cfg.decoder_patch * cfg.decoder_patch;
-        let small = candle_nn::Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
         let block = DitBlockConfig {
             dim,
             heads: cfg.decoder_heads,
@@ -54,26 +51,19 @@ impl Decoder {
             channels: cfg.channels,
             size: cfg.image_size,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
-            positions: vb.get_with_hints((1, patches, dim), "positions", small)?,
+            positions: vb.get_with_hints((1, patches, dim), "positions", SMALL)?,
             time: TimestepEmbedder::new(256, dim, vb.pp("time"))?,
             context: linear(cfg.token_dim, dim, vb.pp("context"))?,
-            token_positions: vb.get_with_hints((1, cfg.tokens, dim), "token_positions", small)?,
+            token_positions: vb.get_with_hints((1, cfg.tokens, dim), "token_positions", SMALL)?,
             pooled: linear(cfg.token_dim, dim, vb.pp("pooled"))?,
-            null_tokens: vb.get_with_hints((1, cfg.tokens, cfg.token_dim), "null_tokens", small)?,
+            null_tokens: vb.get_with_hints((1, cfg.tokens, cfg.token_dim), "null_tokens", SMALL)?,
             blocks,
             final_norm: LayerNorm::new(dim, false, 1e-6, vb.pp("final_norm"))?,
-            final_modulation: linear(dim, 2 * dim, vb.pp("final_modulation"))?,
-            // Small, as DiT's final layer starts at zero: the first predictions are near zero
-            // instead of large random values, which would need many clipped steps to undo.
-            out: Linear::new(
-                vb.pp("out")
-                    .get_with_hints((patch_values, dim), "weight", small)?,
-                Some(vb.pp("out").get_with_hints(
-                    patch_values,
-                    "bias",
-                    candle_nn::Init::Const(0.0),
-                )?),
-            ),
+            // Small, as DiT's final layer and its modulation start at zero: the first
+            // predictions are near zero instead of large random values, which would need many
+            // clipped steps to undo.
+            final_modulation: small_linear(dim, 2 * dim, vb.pp("final_modulation"))?,
+            out: small_linear(dim, patch_values, vb.pp("out"))?,
         })
     }
 

@@ -6,6 +6,7 @@
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::init::SMALL;
 use moviedreamer_nn::layers::{
     Attention, AttentionConfig, LayerNorm, Mlp, TransformerBlock, patchify,
 };
@@ -34,10 +35,6 @@ impl Encoder {
         let dim = cfg.encoder_dim;
         let patches = (cfg.image_size / cfg.encoder_patch).pow(2);
         let patch_values = cfg.channels * cfg.encoder_patch * cfg.encoder_patch;
-        let small = candle_nn::Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
         let blocks = (0..cfg.encoder_depth)
             .map(|i| {
                 TransformerBlock::new(dim, cfg.encoder_heads, 4.0, vb.pp(format!("blocks.{i}")))
@@ -53,9 +50,9 @@ impl Encoder {
         Ok(Encoder {
             patch: cfg.encoder_patch,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
-            positions: vb.get_with_hints((1, patches, dim), "positions", small)?,
+            positions: vb.get_with_hints((1, patches, dim), "positions", SMALL)?,
             blocks,
-            queries: vb.get_with_hints((1, cfg.tokens, dim), "queries", small)?,
+            queries: vb.get_with_hints((1, cfg.tokens, dim), "queries", SMALL)?,
             norm_queries: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_queries"))?,
             norm_features: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_features"))?,
             compress: Attention::new(&compress, vb.pp("compress"))?,

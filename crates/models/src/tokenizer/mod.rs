@@ -87,13 +87,13 @@ impl TokenizerConfig {
             tokens: 8,
             token_dim: 32,
             encoder_patch: 8,
-            encoder_dim: 192,
-            encoder_depth: 4,
-            encoder_heads: 3,
+            encoder_dim: 128,
+            encoder_depth: 3,
+            encoder_heads: 4,
             decoder_patch: 8,
-            decoder_dim: 256,
-            decoder_depth: 6,
-            decoder_heads: 4,
+            decoder_dim: 192,
+            decoder_depth: 4,
+            decoder_heads: 6,
             ..TokenizerConfig::micro()
         }
     }

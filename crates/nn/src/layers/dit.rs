@@ -6,6 +6,7 @@ use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::init::small_linear;
 use crate::layers::attention::{Attention, AttentionConfig};
 use crate::layers::mlp::Mlp;
 use crate::layers::norm::LayerNorm;
@@ -66,24 +67,13 @@ impl DitBlock {
             None => None,
         };
         let hidden = (cfg.dim as f64 * cfg.mlp_ratio) as usize;
-        let modulation_vb = vb.pp("modulation");
-        let weight = modulation_vb.get_with_hints(
-            (6 * cfg.dim, cfg.dim),
-            "weight",
-            candle_nn::Init::Randn {
-                mean: 0.0,
-                stdev: 0.02,
-            },
-        )?;
-        let bias =
-            modulation_vb.get_with_hints(6 * cfg.dim, "bias", candle_nn::Init::Const(0.0))?;
         Ok(DitBlock {
             norm1: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("norm1"))?,
             attention: Attention::new(&attention_cfg, vb.pp("attention"))?,
             cross,
             norm2: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("norm2"))?,
             mlp: Mlp::new(cfg.dim, hidden, vb.pp("mlp"))?,
-            modulation: Linear::new(weight, Some(bias)),
+            modulation: small_linear(cfg.dim, 6 * cfg.dim, vb.pp("modulation"))?,
         })
     }
 
