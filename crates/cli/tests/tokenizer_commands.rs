@@ -108,4 +108,43 @@ fn train_resume_tokenize_and_reconstruct() {
     let sheet = image::open(dir.path().join("recon/reconstructions.png")).unwrap();
     assert!(sheet.width() > 2 * 96);
     assert!(dir.path().join("recon/000-000000.png").is_file());
+
+    // Reconstruction quality on held-out keyframes, reported as numbers and a sheet.
+    let out = ok(moviedreamer(&[
+        "eval",
+        "tokenizer",
+        "--data",
+        &path("data"),
+        "--model",
+        &model,
+        "--count",
+        "3",
+        "--steps",
+        "3",
+        "-o",
+        &path("eval"),
+    ]));
+    assert!(out.contains("3 test keyframes: PSNR"), "{out}");
+    let scores: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("eval/scores.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(scores["keyframes"], 3);
+    assert_eq!(scores["pictures"].as_array().unwrap().len(), 3);
+    let ssim = scores["ssim"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&ssim), "{ssim}");
+    assert!(scores["psnr"].as_f64().unwrap() > 0.0);
+    assert!(dir.path().join("eval/reconstructions.png").is_file());
+    let wrong_split = moviedreamer(&[
+        "eval",
+        "tokenizer",
+        "--data",
+        &path("data"),
+        "--model",
+        &model,
+        "--split",
+        "dev",
+    ]);
+    assert_eq!(wrong_split.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong_split.stderr).contains("use test, validation or train"));
 }

@@ -111,6 +111,13 @@ pub struct KeyframeTokenizer {
 impl KeyframeTokenizer {
     /// Builds the tokenizer under `vb` (`encoder.*`, `decoder.*`).
     pub fn new(config: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        if config.tokens == 0 || config.token_dim == 0 {
+            candle_core::bail!(
+                "a keyframe needs at least one token of at least one value (tokens {}, token_dim {})",
+                config.tokens,
+                config.token_dim
+            );
+        }
         if !config.image_size.is_multiple_of(config.encoder_patch)
             || !config.image_size.is_multiple_of(config.decoder_patch)
         {
