@@ -57,6 +57,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    single_threaded_kernels();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
@@ -72,6 +73,20 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {}", describe(&err));
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Makes candle's kernels single-threaded, unless the user chose thread counts: the models
+/// split their batches across the cores themselves (see `moviedreamer_nn::parallel` for the
+/// measurements). candle reads these variables once, on first use.
+#[allow(unsafe_code)]
+fn single_threaded_kernels() {
+    for (name, value) in moviedreamer_nn::parallel::single_threaded_kernels_env() {
+        if std::env::var_os(name).is_none() {
+            // SAFETY: called first thing in `main`, before any thread exists that could read
+            // the environment at the same time.
+            unsafe { std::env::set_var(name, value) };
         }
     }
 }

@@ -120,6 +120,27 @@ pub fn seeded_var_builder(varmap: &VarMap, seed: u64) -> VarBuilder<'static> {
     VarBuilder::from_backend(Box::new(backend), DType::F32, Device::Cpu)
 }
 
+/// The initialisation of weights that should start near zero but not at zero: DiT starts
+/// its adaLN projections and final layer at zero so that every block begins as the
+/// identity and the first predictions are small; a small random start does the same while
+/// every weight still gets a gradient from the first step (which the gradient-coverage
+/// tests require).
+pub const SMALL: Init = Init::Randn {
+    mean: 0.0,
+    stdev: 0.02,
+};
+
+/// A linear layer whose weight starts [`SMALL`] and whose bias starts at zero.
+pub fn small_linear(
+    in_dim: usize,
+    out_dim: usize,
+    vb: VarBuilder,
+) -> candle_core::Result<candle_nn::Linear> {
+    let weight = vb.get_with_hints((out_dim, in_dim), "weight", SMALL)?;
+    let bias = vb.get_with_hints(out_dim, "bias", candle_nn::Init::Const(0.0))?;
+    Ok(candle_nn::Linear::new(weight, Some(bias)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,25 +203,4 @@ mod tests {
             .sqrt();
         assert!(std > 0.02 && std < 2f32.sqrt() / 8.0 * 1.1, "{std}");
     }
-}
-
-/// The initialisation of weights that should start near zero but not at zero: DiT starts
-/// its adaLN projections and final layer at zero so that every block begins as the
-/// identity and the first predictions are small; a small random start does the same while
-/// every weight still gets a gradient from the first step (which the gradient-coverage
-/// tests require).
-pub const SMALL: Init = Init::Randn {
-    mean: 0.0,
-    stdev: 0.02,
-};
-
-/// A linear layer whose weight starts [`SMALL`] and whose bias starts at zero.
-pub fn small_linear(
-    in_dim: usize,
-    out_dim: usize,
-    vb: VarBuilder,
-) -> candle_core::Result<candle_nn::Linear> {
-    let weight = vb.get_with_hints((out_dim, in_dim), "weight", SMALL)?;
-    let bias = vb.get_with_hints(out_dim, "bias", candle_nn::Init::Const(0.0))?;
-    Ok(candle_nn::Linear::new(weight, Some(bias)))
 }

@@ -6,6 +6,7 @@
 //! kernels; tests check that the two agree. [`grad_check`] lets every model prove that one
 //! training step reaches all of its weights.
 
+pub mod activation;
 pub mod checkpoint;
 pub mod diffusion;
 pub mod grad_check;
@@ -13,4 +14,5 @@ pub mod init;
 pub mod layers;
 pub mod ops;
 pub mod optim;
+pub mod parallel;
 pub mod train;

@@ -134,24 +134,34 @@ pub fn generate(
         Ok(_) => {}
         Err(_) => write_file(&settings, json.as_bytes())?,
     }
-    let written: Result<Vec<bool>, DatasetError> = (0..config.films)
-        .into_par_iter()
-        .map(|index| {
-            let dir = film_dir(out, index);
-            if dir.exists() {
+    // A pool of its own, one thread per core: the `moviedreamer` binary limits rayon's
+    // global pool to one thread so that candle's kernels stay single-threaded.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+    let generate_all = || -> Result<Vec<bool>, DatasetError> {
+        (0..config.films)
+            .into_par_iter()
+            .map(|index| {
+                let dir = film_dir(out, index);
+                if dir.exists() {
+                    film_done();
+                    return Ok(false);
+                }
+                let film = Film::generate(
+                    film_seed(config.seed, index),
+                    config.shots,
+                    film_split(index),
+                );
+                write_film(&film, config, &dir)?;
                 film_done();
-                return Ok(false);
-            }
-            let film = Film::generate(
-                film_seed(config.seed, index),
-                config.shots,
-                film_split(index),
-            );
-            write_film(&film, config, &dir)?;
-            film_done();
-            Ok(true)
-        })
-        .collect();
+                Ok(true)
+            })
+            .collect()
+    };
+    let written = match pool {
+        Ok(pool) => pool.install(generate_all),
+        Err(_) => generate_all(),
+    };
     Ok(written?.into_iter().filter(|&w| w).count())
 }
 

@@ -1,8 +1,8 @@
 //! Training the keyframe tokenizer end to end on StoryWorld keyframes.
 //!
 //! The loop reads top to bottom, as nanoGPT's: data, model, optimiser, resume, then steps
-//! of load → loss → backward → clip → update → EMA → log, with a checkpoint every so often
-//! and on Ctrl-C. The result is a model directory holding the EMA weights in f16.
+//! of load → loss and backward (micro-batches side by side on the cores) → clip → update →
+//! EMA → log, with a checkpoint every so often and on Ctrl-C. The result is a model directory holding the EMA weights in f16.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,10 +11,13 @@ use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
 use moviedreamer_nn::init::seeded_var_builder;
-use moviedreamer_nn::optim::{AdamW, AdamWConfig, Ema, LrSchedule, clip_grad_norm};
+use moviedreamer_nn::optim::{
+    AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
+};
+use moviedreamer_nn::parallel::{run_parts, split_ranges};
 use moviedreamer_nn::train::{Interrupt, Progress, RngState, RunDir, TrainError, TrainerState};
 use moviedreamer_storyworld::identity::Split;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +32,10 @@ pub struct TokenizerTraining {
     pub steps: u64,
     /// Keyframes per step.
     pub batch: usize,
+    /// Equal parts each batch is split into, computed side by side on the machine's cores
+    /// ([`moviedreamer_nn::parallel`]); their gradients are averaged. A fixed number, so that
+    /// a run gives the same weights on any machine. Must divide `batch`.
+    pub micro_batches: usize,
     /// Peak learning rate.
     pub learning_rate: f64,
     /// Steps of linear warm-up.
@@ -52,6 +59,7 @@ impl TokenizerTraining {
             model: TokenizerConfig::storyworld(),
             steps: 2200,
             batch: 16,
+            micro_batches: 2,
             learning_rate: 5e-4,
             warmup: 100,
             clip: 1.0,
@@ -66,6 +74,7 @@ impl TokenizerTraining {
                 model: TokenizerConfig::micro(),
                 steps: 20,
                 batch: 4,
+                micro_batches: 2,
                 learning_rate: 1e-3,
                 warmup: 2,
                 ema_decay: 0.9,
@@ -95,6 +104,16 @@ pub enum TrainingError {
         expected: usize,
         /// The dataset's size.
         found: u32,
+    },
+    /// The batch cannot be split into equal micro-batches.
+    #[error(
+        "a batch of {batch} cannot be split into {micro_batches} equal micro-batches\n  help: pick a batch that is a multiple of {micro_batches}"
+    )]
+    MicroBatches {
+        /// Keyframes per step.
+        batch: usize,
+        /// Parts per batch.
+        micro_batches: usize,
     },
     /// A tensor operation failed.
     #[error(transparent)]
@@ -133,6 +152,12 @@ pub fn train_tokenizer(
     show_progress: bool,
 ) -> Result<TrainingSummary, TrainingError> {
     let device = Device::Cpu;
+    if settings.micro_batches == 0 || !settings.batch.is_multiple_of(settings.micro_batches) {
+        return Err(TrainingError::MicroBatches {
+            batch: settings.batch,
+            micro_batches: settings.micro_batches,
+        });
+    }
 
     // Data.
     let dataset = KeyframeDataset::open(data, Split::Train)?;
@@ -151,6 +176,7 @@ pub fn train_tokenizer(
         KeyframeTokenizer::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
     let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
     let mut ema = Ema::new(&varmap, settings.ema_decay)?;
+    let mut accumulator = GradAccumulator::new(&varmap);
     let schedule = LrSchedule {
         peak: settings.learning_rate,
         min: settings.learning_rate / 10.0,
@@ -199,15 +225,31 @@ pub fn train_tokenizer(
             &mut batch.rng(),
             &device,
         )?;
-        let loss = model.training_loss(&images, &mut rng)?;
-        let mut grads = loss.backward()?;
+        // Each micro-batch draws its noise from its own generator, seeded from the run's, so
+        // the step is the same however many threads compute it.
+        let parts = split_ranges(images.dim(0)?, settings.micro_batches);
+        let seeds: Vec<u64> = parts.iter().map(|_| rng.random()).collect();
+        let micro = run_parts(parts.len(), |i| {
+            let part = &parts[i];
+            let loss = model.training_loss(
+                &images.narrow(0, part.start, part.len())?,
+                &mut ChaCha8Rng::seed_from_u64(seeds[i]),
+            )?;
+            Ok((loss.to_scalar::<f32>()? as f64, loss.backward()?))
+        })?;
+        let mut loss = 0.0;
+        for (part_loss, grads) in &micro {
+            loss += part_loss / micro.len() as f64;
+            accumulator.add(grads)?;
+        }
+        drop(micro);
+        let mut grads = accumulator.take()?;
         let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
         let lr = schedule.lr(step);
         optimizer.step(&grads, lr)?;
         ema.update()?;
         step += 1;
 
-        let loss = loss.to_scalar::<f32>()? as f64;
         recent.push(loss);
         metrics.log(
             &serde_json::json!({ "step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm }),

@@ -18,6 +18,7 @@ use moviedreamer_nn::diffusion::{
     ScheduleConfig, apply_keep_mask, guidance_from_batch, run_sampler,
 };
 use moviedreamer_nn::ops::randn;
+use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -154,8 +155,15 @@ impl KeyframeTokenizer {
     }
 
     /// Keyframes (batch, channels, size, size) in [-1, 1] → tokens (batch, K, D).
+    /// The batch is split across the machine's cores ([`moviedreamer_nn::parallel`]).
     pub fn encode(&self, images: &Tensor, train: bool) -> Result<Tensor> {
-        self.encoder.forward(images, train)
+        let parts = split_ranges(images.dim(0)?, available_threads());
+        let tokens = run_parts(parts.len(), |i| {
+            let part = &parts[i];
+            self.encoder
+                .forward(&images.narrow(0, part.start, part.len())?, train)
+        })?;
+        Tensor::cat(&tokens, 0)
     }
 
     /// The end-to-end training loss of a batch: encode, drop tokens for guidance, noise the
@@ -182,6 +190,9 @@ impl KeyframeTokenizer {
 
     /// Generates keyframes from tokens with DPM-Solver++ in `steps` steps and classifier-free
     /// guidance `guidance` (1 = none), from noise drawn from `rng`.
+    ///
+    /// The noise of the whole batch is drawn first, then parts of the batch are sampled on
+    /// the machine's cores, so the keyframes do not depend on how many cores there are.
     pub fn decode(
         &self,
         tokens: &Tensor,
@@ -191,17 +202,43 @@ impl KeyframeTokenizer {
     ) -> Result<Tensor> {
         let batch = tokens.dim(0)?;
         let size = self.config.image_size;
+        let noise = randn(
+            rng,
+            (batch, self.config.channels, size, size),
+            tokens.device(),
+        )?;
+        let parts = split_ranges(batch, available_threads());
+        let images = run_parts(parts.len(), |i| {
+            let part = &parts[i];
+            self.sample(
+                &tokens.narrow(0, part.start, part.len())?,
+                &noise.narrow(0, part.start, part.len())?,
+                steps,
+                guidance,
+            )
+        })?;
+        Tensor::cat(&images, 0)?.clamp(-1f32, 1f32)
+    }
+
+    /// Runs the sampler from `noise` to keyframes conditioned on `tokens`.
+    fn sample(
+        &self,
+        tokens: &Tensor,
+        noise: &Tensor,
+        steps: usize,
+        guidance: f64,
+    ) -> Result<Tensor> {
+        let batch = tokens.dim(0)?;
         let device = tokens.device();
         let mut sampler =
             DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
-        let noise = randn(rng, (batch, self.config.channels, size, size), device)?;
         let guided = guidance != 1.0;
         let conditions = if guided {
             Tensor::cat(&[self.decoder.null_tokens(batch)?, tokens.clone()], 0)?
         } else {
             tokens.clone()
         };
-        let images = run_sampler(&mut sampler, &noise, |input, t| {
+        run_sampler(&mut sampler, noise, |input, t| {
             let copies = if guided { 2 } else { 1 };
             let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
             let timesteps = Tensor::full(t as f32, batch * copies, device)?;
@@ -213,7 +250,6 @@ impl KeyframeTokenizer {
             } else {
                 Ok(output)
             }
-        })?;
-        images.clamp(-1f32, 1f32)
+        })
     }
 }

@@ -3,7 +3,9 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
-/// Linear, tanh-approximated GELU, linear: the MLP of ViT and DiT blocks.
+use crate::activation::gelu;
+
+/// Linear, tanh-approximated GELU ([`gelu`], fused), linear: the MLP of ViT and DiT blocks.
 #[derive(Debug, Clone)]
 pub struct Mlp {
     fc1: Linear,
@@ -21,7 +23,7 @@ impl Mlp {
 
     /// Applies the MLP to the last dimension.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.fc1.forward(x)?.gelu()?)
+        self.fc2.forward(&gelu(&self.fc1.forward(x)?)?)
     }
 }
 
