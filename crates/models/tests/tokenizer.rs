@@ -109,7 +109,7 @@ fn training_reduces_the_loss() {
         optimizer.step(&loss.backward().unwrap(), 3e-3).unwrap();
     }
     let after = held_out(&model);
-    // Predicting zero scores about 1; learning the unconditional mean first gets to about
-    // 0.7 of the start, which is as far as 200 steps go with DiT's small-start final layer.
-    assert!(after < 0.75 * before, "loss went from {before} to {after}");
+    // Two keyframes are easy to memorise: the decoder should predict them almost exactly
+    // (measured: from 1.03 to 0.02).
+    assert!(after < 0.2 * before, "loss went from {before} to {after}");
 }

@@ -39,6 +39,7 @@ mod diffusion {
         match prediction {
             Prediction::Epsilon => Ok(eps),
             Prediction::V => eps.affine(ab.sqrt(), 0.0)? - x0.affine((1.0 - ab).sqrt(), 0.0)?,
+            Prediction::Sample => Ok(x0.clone()),
         }
     }
 
@@ -65,7 +66,7 @@ mod diffusion {
 
     fn schedules() -> Vec<ScheduleConfig> {
         let mut out = Vec::new();
-        for prediction in [Prediction::Epsilon, Prediction::V] {
+        for prediction in [Prediction::Epsilon, Prediction::V, Prediction::Sample] {
             out.push(ScheduleConfig {
                 prediction,
                 ..ScheduleConfig::default()
@@ -223,7 +224,7 @@ mod diffusion {
     #[test]
     fn second_order_dpm_solver_converges_faster_than_first_order_ddim() {
         let (_, noise) = test_data(6);
-        for prediction in [Prediction::Epsilon, Prediction::V] {
+        for prediction in [Prediction::Epsilon, Prediction::V, Prediction::Sample] {
             let config = ScheduleConfig::latent_diffusion(prediction);
             let schedule = NoiseSchedule::new(&config).unwrap();
             let sigmas = schedule.sigmas();

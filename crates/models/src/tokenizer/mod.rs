@@ -76,7 +76,7 @@ impl TokenizerConfig {
             decoder_depth: 1,
             decoder_heads: 2,
             token_dropout: 0.1,
-            schedule: ScheduleConfig::cosine(1000, Prediction::V),
+            schedule: ScheduleConfig::cosine(1000, Prediction::Sample),
         }
     }
 

@@ -208,6 +208,7 @@ impl Sampler for DpmSolverMultistep {
             Prediction::V => {
                 (sample.affine(alpha_s0, 0.0)? - model_output.affine(sigma_s0, 0.0)?)?
             }
+            Prediction::Sample => model_output.clone(),
         };
 
         let (alpha_t, sigma_t) = alpha_sigma(self.sigmas[step_index + 1]);

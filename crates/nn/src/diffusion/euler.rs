@@ -142,6 +142,7 @@ impl Sampler for EulerDiscrete {
                 let c_skip = 1.0 / (sigma * sigma + 1.0);
                 (model_output.affine(c_out, 0.0)? + sample.affine(c_skip, 0.0)?)?
             }
+            Prediction::Sample => model_output.clone(),
         };
         let derivative = (sample - pred_x0)?.affine(1.0 / sigma, 0.0)?;
         let dt = self.sigmas[step_index + 1] - sigma;

@@ -51,6 +51,9 @@ pub enum Prediction {
     /// target's scale bounded at both ends of the schedule.
     #[serde(alias = "v_prediction", alias = "v-prediction")]
     V,
+    /// The clean sample x₀ itself (diffusers `"sample"`). Every output is already a
+    /// picture, so a model that is still learning gives blurry pictures rather than noise.
+    Sample,
 }
 
 /// How inference timesteps are laid over the training timesteps (table 2 of

@@ -236,8 +236,8 @@ impl NoiseSchedule {
         x0.broadcast_mul(&sqrt_ab)? + noise.broadcast_mul(&sqrt_1m_ab)?
     }
 
-    /// The regression target for a noised batch: ε itself for epsilon prediction, or
-    /// v = √ᾱ·ε − √(1−ᾱ)·x₀ for v prediction, per sample.
+    /// The regression target for a noised batch: ε itself for epsilon prediction,
+    /// v = √ᾱ·ε − √(1−ᾱ)·x₀ for v prediction, or x₀ for sample prediction, per sample.
     pub fn target(
         &self,
         x0: &Tensor,
@@ -253,6 +253,10 @@ impl NoiseSchedule {
             Prediction::V => {
                 let (sqrt_ab, sqrt_1m_ab) = self.coefficients(x0, timesteps)?;
                 noise.broadcast_mul(&sqrt_ab)? - x0.broadcast_mul(&sqrt_1m_ab)?
+            }
+            Prediction::Sample => {
+                self.coefficients(x0, timesteps)?;
+                Ok(x0.clone())
             }
         }
     }
@@ -274,6 +278,7 @@ impl NoiseSchedule {
             Prediction::V => {
                 sample.broadcast_mul(&sqrt_ab)? - model_output.broadcast_mul(&sqrt_1m_ab)?
             }
+            Prediction::Sample => Ok(model_output.clone()),
         }
     }
 
@@ -294,6 +299,10 @@ impl NoiseSchedule {
             Prediction::V => {
                 let (sqrt_ab, sqrt_1m_ab) = self.coefficients(sample, timesteps)?;
                 model_output.broadcast_mul(&sqrt_ab)? + sample.broadcast_mul(&sqrt_1m_ab)?
+            }
+            Prediction::Sample => {
+                let (sqrt_ab, sqrt_1m_ab) = self.coefficients(sample, timesteps)?;
+                (sample - model_output.broadcast_mul(&sqrt_ab)?)?.broadcast_div(&sqrt_1m_ab)
             }
         }
     }
@@ -346,6 +355,7 @@ pub fn x0_from_output(
             (sample - model_output.affine(sqrt_1m_ab, 0.0)?)?.affine(1.0 / sqrt_ab, 0.0)
         }
         Prediction::V => sample.affine(sqrt_ab, 0.0)? - model_output.affine(sqrt_1m_ab, 0.0)?,
+        Prediction::Sample => Ok(model_output.clone()),
     }
 }
 
@@ -362,6 +372,8 @@ pub fn eps_from_output(
             model_output.affine(alpha_bar.sqrt(), 0.0)?
                 + sample.affine((1.0 - alpha_bar).sqrt(), 0.0)?
         }
+        Prediction::Sample => (sample - model_output.affine(alpha_bar.sqrt(), 0.0)?)?
+            .affine(1.0 / (1.0 - alpha_bar).sqrt(), 0.0),
     }
 }
 
@@ -577,7 +589,7 @@ mod tests {
         let out = crate::ops::randn(&mut rng, (1, 5), &dev).unwrap();
         let t = Tensor::new(&[321u32], &dev).unwrap();
         let a = s.alphas_cumprod()[321];
-        for p in [Prediction::Epsilon, Prediction::V] {
+        for p in [Prediction::Epsilon, Prediction::V, Prediction::Sample] {
             let per = s.predict_x0(&x, &out, &t, p).unwrap();
             let scalar = x0_from_output(&x, &out, a, p).unwrap();
             assert!(crate::ops::max_abs_diff(&per, &scalar).unwrap() < 1e-6);
