@@ -274,3 +274,27 @@ pub fn train_tokenizer(
         model_dir,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_that_does_not_split_evenly_is_refused_before_any_work() {
+        let settings = TokenizerTraining {
+            batch: 6,
+            micro_batches: 4,
+            ..TokenizerTraining::preset("micro").unwrap()
+        };
+        let out = std::env::temp_dir().join("moviedreamer-never-written");
+        let error = train_tokenizer(&settings, Path::new("no-such-dataset"), &out, false, false)
+            .unwrap_err();
+        assert!(matches!(error, TrainingError::MicroBatches { .. }));
+        assert!(
+            error
+                .to_string()
+                .contains("pick a batch that is a multiple of 4")
+        );
+        assert!(!out.exists());
+    }
+}
