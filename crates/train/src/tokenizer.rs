@@ -57,7 +57,7 @@ impl TokenizerTraining {
     pub fn preset(name: &str) -> Option<Self> {
         let base = TokenizerTraining {
             model: TokenizerConfig::storyworld(),
-            steps: 2200,
+            steps: 5000,
             batch: 16,
             micro_batches: 2,
             learning_rate: 5e-4,

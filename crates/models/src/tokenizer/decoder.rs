@@ -7,7 +7,8 @@ use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
-    DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, unpatchify,
+    DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, sincos_positions_2d,
+    unpatchify,
 };
 
 use super::TokenizerConfig;
@@ -35,7 +36,7 @@ impl Decoder {
     /// Builds the decoder under `vb`.
     pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         let dim = cfg.decoder_dim;
-        let patches = (cfg.image_size / cfg.decoder_patch).pow(2);
+        let grid = cfg.image_size / cfg.decoder_patch;
         let patch_values = cfg.channels * cfg.decoder_patch * cfg.decoder_patch;
         let block = DitBlockConfig {
             dim,
@@ -51,7 +52,7 @@ impl Decoder {
             channels: cfg.channels,
             size: cfg.image_size,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
-            positions: vb.get_with_hints((1, patches, dim), "positions", SMALL)?,
+            positions: sincos_positions_2d(grid, grid, dim, vb.device())?,
             time: TimestepEmbedder::new(256, dim, vb.pp("time"))?,
             context: linear(cfg.token_dim, dim, vb.pp("context"))?,
             token_positions: vb.get_with_hints((1, cfg.tokens, dim), "token_positions", SMALL)?,

@@ -8,7 +8,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::init::SMALL;
 use moviedreamer_nn::layers::{
-    Attention, AttentionConfig, LayerNorm, Mlp, TransformerBlock, patchify,
+    Attention, AttentionConfig, LayerNorm, Mlp, TransformerBlock, patchify, sincos_positions_2d,
 };
 
 use super::TokenizerConfig;
@@ -33,7 +33,7 @@ impl Encoder {
     /// Builds the encoder under `vb`.
     pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         let dim = cfg.encoder_dim;
-        let patches = (cfg.image_size / cfg.encoder_patch).pow(2);
+        let grid = cfg.image_size / cfg.encoder_patch;
         let patch_values = cfg.channels * cfg.encoder_patch * cfg.encoder_patch;
         let blocks = (0..cfg.encoder_depth)
             .map(|i| {
@@ -50,7 +50,7 @@ impl Encoder {
         Ok(Encoder {
             patch: cfg.encoder_patch,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
-            positions: vb.get_with_hints((1, patches, dim), "positions", SMALL)?,
+            positions: sincos_positions_2d(grid, grid, dim, vb.device())?,
             blocks,
             queries: vb.get_with_hints((1, cfg.tokens, dim), "queries", SMALL)?,
             norm_queries: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_queries"))?,

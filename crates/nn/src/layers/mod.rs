@@ -20,4 +20,4 @@ pub use dropout::Dropout;
 pub use embed::{TimestepEmbedder, timestep_embedding};
 pub use mlp::{Mlp, SwiGlu};
 pub use norm::{GroupNorm, LayerNorm, RmsNorm};
-pub use patch::{patchify, unpatchify};
+pub use patch::{patchify, sincos_positions_2d, unpatchify};
