@@ -56,6 +56,15 @@ pub struct TokenizerConfig {
     pub token_dropout: f64,
     /// The noise schedule and what the decoder predicts.
     pub schedule: ScheduleConfig,
+    /// How strongly training timesteps lean towards high noise (1 = uniform; see
+    /// `NoiseSchedule::sample_timesteps_towards_noise`). Only there must the decoder rely on
+    /// the tokens, so leaning there teaches the encoder faster (docs/results/tokenizer.md).
+    #[serde(default = "uniform_timesteps")]
+    pub timestep_power: f64,
+}
+
+fn uniform_timesteps() -> f64 {
+    1.0
 }
 
 impl TokenizerConfig {
@@ -77,6 +86,7 @@ impl TokenizerConfig {
             decoder_heads: 2,
             token_dropout: 0.1,
             schedule: ScheduleConfig::cosine(1000, Prediction::Sample),
+            timestep_power: 2.0,
         }
     }
 
@@ -176,7 +186,12 @@ impl KeyframeTokenizer {
         let keep = dropout.sample_keep_masks(batch, rng, device)?.remove(0);
         let null = self.decoder.null_tokens(1)?;
         let tokens = apply_keep_mask(&tokens, &keep, Some(&null))?;
-        let timesteps = self.schedule.sample_timesteps(batch, rng, device)?;
+        let timesteps = self.schedule.sample_timesteps_towards_noise(
+            batch,
+            self.config.timestep_power,
+            rng,
+            device,
+        )?;
         let noise = randn(rng, images.shape(), device)?;
         let noisy = self.schedule.add_noise(images, &noise, &timesteps)?;
         let prediction =

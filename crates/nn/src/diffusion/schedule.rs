@@ -228,6 +228,33 @@ impl NoiseSchedule {
         Tensor::from_vec(values, batch, device)
     }
 
+    /// Draws one training timestep per sample leaning towards high noise:
+    /// t = T − 1 − ⌊T·u^power⌋ for u uniform in [0, 1), so `power` = 1 is uniform and
+    /// `power` = 2 makes the noisiest tenth of the schedule about three times as likely as
+    /// uniform sampling does. A model that must carry information through its condition
+    /// (a diffusion autoencoder's tokens) learns that at high noise, where the noisy input
+    /// tells it nothing.
+    pub fn sample_timesteps_towards_noise(
+        &self,
+        batch: usize,
+        power: f64,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Result<Tensor> {
+        if !(power.is_finite() && power > 0.0) {
+            candle_core::bail!("the timestep power must be a positive number, not {power}");
+        }
+        let n = self.num_train_timesteps();
+        let values: Vec<u32> = (0..batch)
+            .map(|_| {
+                let u: f64 = rng.random();
+                let back = ((n as f64) * u.powf(power)).floor() as usize;
+                (n - 1 - back.min(n - 1)) as u32
+            })
+            .collect();
+        Tensor::from_vec(values, batch, device)
+    }
+
     /// The forward process with per-sample timesteps: √ᾱ_{t_b}·x₀ + √(1−ᾱ_{t_b})·ε for each
     /// sample b. `timesteps` is an integer tensor `[B]` (u32 or i64) and `x0`, `noise` are
     /// `[B, …]`.
@@ -597,6 +624,30 @@ mod tests {
             let scalar = eps_from_output(&x, &out, a, p).unwrap();
             assert!(crate::ops::max_abs_diff(&per, &scalar).unwrap() < 1e-6);
         }
+    }
+
+    #[test]
+    fn timesteps_towards_noise_lean_to_the_noisy_end() {
+        let dev = Device::Cpu;
+        let s = NoiseSchedule::new(&ScheduleConfig::cosine(1000, Prediction::Sample)).unwrap();
+        let draw = |power| {
+            s.sample_timesteps_towards_noise(20_000, power, &mut ChaCha8Rng::seed_from_u64(3), &dev)
+                .unwrap()
+                .to_vec1::<u32>()
+                .unwrap()
+        };
+        let share_noisiest = |values: &[u32]| {
+            values.iter().filter(|&&t| t >= 900).count() as f64 / values.len() as f64
+        };
+        let (uniform, leaning) = (draw(1.0), draw(2.0));
+        assert!(uniform.iter().chain(&leaning).all(|&t| t < 1000));
+        assert!((share_noisiest(&uniform) - 0.1).abs() < 0.01);
+        // P(t ≥ 900) = P(u² < 0.1) = √0.1 ≈ 0.316.
+        assert!((share_noisiest(&leaning) - 0.316).abs() < 0.015);
+        assert!(
+            s.sample_timesteps_towards_noise(1, 0.0, &mut ChaCha8Rng::seed_from_u64(3), &dev)
+                .is_err()
+        );
     }
 
     #[test]
