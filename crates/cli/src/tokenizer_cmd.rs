@@ -22,7 +22,7 @@ use crate::write_png;
 /// Decoder sampling steps unless told otherwise (see docs/results/tokenizer.md).
 pub const DEFAULT_STEPS: usize = 20;
 /// Guidance on the tokens unless told otherwise (see docs/results/tokenizer.md).
-pub const DEFAULT_GUIDANCE: f64 = 2.0;
+pub const DEFAULT_GUIDANCE: f64 = 1.0;
 
 #[derive(Subcommand)]
 pub enum TrainCommand {
