@@ -90,6 +90,7 @@ impl CustomOp1 for GeluDerivative {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::max_abs_diff;
     use candle_core::{Device, Var};
 
     fn inputs() -> Tensor {
@@ -103,14 +104,7 @@ mod tests {
     #[test]
     fn values_match_candles_gelu() {
         let x = inputs();
-        let diff = (gelu(&x).unwrap() - x.gelu().unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&gelu(&x).unwrap(), &x.gelu().unwrap()).unwrap();
         assert!(diff < 2e-6, "max difference {diff}");
     }
 
@@ -131,28 +125,14 @@ mod tests {
             .backward()
             .unwrap();
         let (ours, theirs) = (ours.get(&x).unwrap(), theirs.get(&x).unwrap());
-        let diff = (ours - theirs)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(ours, theirs).unwrap();
         assert!(diff < 1e-5, "max difference {diff}");
     }
 
     #[test]
     fn strided_inputs_are_handled() {
         let x = inputs().reshape((40, 60)).unwrap().t().unwrap();
-        let diff = (gelu(&x).unwrap() - x.gelu().unwrap())
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
+        let diff = max_abs_diff(&gelu(&x).unwrap(), &x.gelu().unwrap()).unwrap();
         assert!(diff < 2e-6);
     }
 }
