@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use candle_core::{DType, Device};
 use clap::{Args, Subcommand};
 use image::RgbImage;
@@ -41,8 +41,12 @@ pub struct TrainTokenizerArgs {
     #[arg(long)]
     data: PathBuf,
     /// Model size and training settings: storyworld (the bundled model) or micro (seconds).
-    #[arg(long, default_value = "storyworld")]
+    #[arg(long, default_value = "storyworld", conflicts_with = "settings")]
     preset: String,
+    /// All model and training settings from a JSON file instead of a preset, e.g. a run's
+    /// checkpoint/config.json edited; the options below still override it.
+    #[arg(long)]
+    settings: Option<PathBuf>,
     /// Output directory.
     #[arg(long, short, default_value = "runs/tokenizer")]
     out: PathBuf,
@@ -103,11 +107,14 @@ pub struct ReconstructArgs {
 
 pub fn train(command: TrainCommand) -> anyhow::Result<ExitCode> {
     let TrainCommand::Tokenizer(args) = command;
-    let Some(mut settings) = TokenizerTraining::preset(&args.preset) else {
-        bail!(
-            "unknown preset \"{}\"; use storyworld or micro",
-            args.preset
-        );
+    let mut settings = match &args.settings {
+        Some(path) => read_settings(path)?,
+        None => TokenizerTraining::preset(&args.preset).with_context(|| {
+            format!(
+                "unknown preset \"{}\"; use storyworld or micro",
+                args.preset
+            )
+        })?,
     };
     settings.steps = args.steps.unwrap_or(settings.steps);
     settings.batch = args.batch.unwrap_or(settings.batch);
@@ -129,6 +136,18 @@ pub fn train(command: TrainCommand) -> anyhow::Result<ExitCode> {
         args.out.join("loss.png").display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads training settings written as JSON, naming the file and the field that is wrong.
+fn read_settings(path: &Path) -> anyhow::Result<TokenizerTraining> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the settings file", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not valid tokenizer training settings (compare with a run's checkpoint/config.json)",
+            path.display()
+        )
+    })
 }
 
 /// Loads images at the model's size, resizing where needed.

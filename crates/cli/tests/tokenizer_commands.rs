@@ -54,14 +54,15 @@ fn train_resume_tokenize_and_reconstruct() {
         assert!(dir.path().join(file).is_file(), "{file}");
     }
 
-    // The same seed trains the same weights, byte for byte.
+    // The same settings (here read back from the run's checkpoint) train the same weights,
+    // byte for byte.
     let twin = [
         "train",
         "tokenizer",
         "--data",
         &path("data"),
-        "--preset",
-        "micro",
+        "--settings",
+        &path("run/checkpoint/config.json"),
         "--out",
         &path("twin"),
     ];
@@ -71,6 +72,25 @@ fn train_resume_tokenize_and_reconstruct() {
     assert!(
         weights("run") == weights("twin"),
         "two runs with one seed differ"
+    );
+
+    // A settings file that is not one names itself.
+    std::fs::write(dir.path().join("bad.json"), "{\"steps\": 3}").unwrap();
+    let bad = moviedreamer(&[
+        "train",
+        "tokenizer",
+        "--data",
+        &path("data"),
+        "--settings",
+        &path("bad.json"),
+        "--out",
+        &path("bad-run"),
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("bad.json: not valid tokenizer training settings"),
+        "{stderr}"
     );
 
     // A finished run is not overwritten by accident, and --resume continues it.

@@ -3,4 +3,7 @@
 //! and `forward`. Training loops live in the `train` crate, sampling pipelines in
 //! `pipeline`.
 
+pub mod identity;
+pub mod planner;
+pub mod text;
 pub mod tokenizer;

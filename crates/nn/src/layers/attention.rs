@@ -98,6 +98,49 @@ impl Attention {
             q = rope.apply(&q, offset, train)?;
             k = rope.apply(&k, offset, train)?;
         }
+        self.attend(&q, k, v, mask, train)
+    }
+
+    /// Causal self-attention of new positions `x` (batch, time, dim) to themselves and to
+    /// every position in `cache`, which they are then appended to: generation one token at
+    /// a time costs one row of attention instead of the whole sequence again. Rotary
+    /// positions continue from the cache's length. Inference only.
+    pub fn forward_cached(
+        &self,
+        x: &Tensor,
+        cache: &mut KvCache,
+        rope: Option<&Rope>,
+    ) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let split = |y: Tensor, heads: usize| {
+            y.reshape((b, t, heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        let offset = cache.len();
+        let mut q = split(self.q.forward(x)?, self.heads)?;
+        let mut k = split(self.k.forward(x)?, self.kv_heads)?;
+        let v = split(self.v.forward(x)?, self.kv_heads)?;
+        if let Some(rope) = rope {
+            q = rope.apply(&q, offset, false)?;
+            k = rope.apply(&k, offset, false)?;
+        }
+        let (k, v) = cache.append(k, v)?;
+        let mask = causal_mask_after(t, offset, x.device())?;
+        self.attend(&q, k, v, Some(&mask), false)
+    }
+
+    /// Softmax attention of split heads: q (batch, heads, time, head_dim) over k and v
+    /// (batch, kv_heads, source, head_dim), merged back to (batch, time, dim) and projected.
+    fn attend(
+        &self,
+        q: &Tensor,
+        k: Tensor,
+        v: Tensor,
+        mask: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
+        let (b, _, t, _) = q.dims4()?;
         let k = self.repeat_kv(k)?;
         let v = self.repeat_kv(v)?;
         let scale = 1.0 / (self.head_dim as f64).sqrt();
@@ -163,10 +206,57 @@ impl Rope {
 
 /// An additive causal mask (time, time): 0 on and below the diagonal, −∞ above.
 pub fn causal_mask(time: usize, device: &Device) -> Result<Tensor> {
+    causal_mask_after(time, 0, device)
+}
+
+/// The causal mask of `time` new positions that follow `past` cached ones:
+/// (time, past + time), where new position i sees every cached one and new ones up to i.
+fn causal_mask_after(time: usize, past: usize, device: &Device) -> Result<Tensor> {
     let values: Vec<f32> = (0..time)
-        .flat_map(|i| (0..time).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+        .flat_map(|i| {
+            (0..past + time).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })
+        })
         .collect();
-    Tensor::from_vec(values, (time, time), device)
+    Tensor::from_vec(values, (time, past + time), device)
+}
+
+/// The keys and values (after rotary positions, before head repetition) of the positions a
+/// generating model has seen, one cache per attention layer.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    keys: Option<Tensor>,
+    values: Option<Tensor>,
+}
+
+impl KvCache {
+    /// An empty cache.
+    pub fn new() -> Self {
+        KvCache::default()
+    }
+
+    /// Positions held.
+    pub fn len(&self) -> usize {
+        self.keys.as_ref().map_or(0, |k| k.dim(2).unwrap_or(0))
+    }
+
+    /// Whether no position is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends new keys and values (batch, kv_heads, time, head_dim) and returns all held.
+    fn append(&mut self, keys: Tensor, values: Tensor) -> Result<(Tensor, Tensor)> {
+        let (keys, values) = match (self.keys.take(), self.values.take()) {
+            (Some(k), Some(v)) => (
+                Tensor::cat(&[&k, &keys], 2)?,
+                Tensor::cat(&[&v, &values], 2)?,
+            ),
+            _ => (keys, values),
+        };
+        self.keys = Some(keys.clone());
+        self.values = Some(values.clone());
+        Ok((keys, values))
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +314,42 @@ mod tests {
             .forward(&x, None, Some(&mask), Some((&rope, 0)), true)
             .unwrap();
         assert!(max_abs_diff(&full, &train).unwrap() < 1e-5);
+    }
+
+    #[test]
+    fn cached_attention_in_pieces_equals_one_causal_pass() {
+        let cfg = AttentionConfig {
+            dim: 16,
+            heads: 4,
+            kv_heads: 2,
+            context_dim: None,
+            bias: false,
+        };
+        let (_, attention) = layer(&cfg);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let x = randn(&mut rng, (2, 7, 16), &Device::Cpu).unwrap();
+        let rope = Rope::new(4, 32, 10_000.0, &Device::Cpu).unwrap();
+        let mask = causal_mask(7, &Device::Cpu).unwrap();
+        let full = attention
+            .forward(&x, None, Some(&mask), Some((&rope, 0)), false)
+            .unwrap();
+        // A prefix of four positions at once, then one position at a time.
+        let mut cache = KvCache::new();
+        let mut pieces = vec![
+            attention
+                .forward_cached(&x.narrow(1, 0, 4).unwrap(), &mut cache, Some(&rope))
+                .unwrap(),
+        ];
+        for i in 4..7 {
+            pieces.push(
+                attention
+                    .forward_cached(&x.narrow(1, i, 1).unwrap(), &mut cache, Some(&rope))
+                    .unwrap(),
+            );
+        }
+        assert_eq!(cache.len(), 7);
+        let cached = Tensor::cat(&pieces, 1).unwrap();
+        assert!(max_abs_diff(&full, &cached).unwrap() < 1e-5);
     }
 
     #[test]

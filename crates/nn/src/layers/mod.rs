@@ -12,8 +12,8 @@ mod mlp;
 mod norm;
 mod patch;
 
-pub use attention::{Attention, AttentionConfig, Rope, causal_mask};
-pub use block::TransformerBlock;
+pub use attention::{Attention, AttentionConfig, KvCache, Rope, causal_mask};
+pub use block::{CausalBlock, CausalBlockConfig, TransformerBlock};
 pub use conv::ConvBlock;
 pub use dit::{DitBlock, DitBlockConfig, modulate};
 pub use dropout::Dropout;

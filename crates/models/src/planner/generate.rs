@@ -1,0 +1,126 @@
+//! Planning a whole film, keyframe after keyframe, at flat time and memory per keyframe.
+//!
+//! For each shot the planner sees the prefix (style and cast, always) and the last
+//! `window − 1` planned keyframes, exactly the windows it was trained on. The window is
+//! encoded once into per-layer key/value caches, then the shot's K tokens are predicted one
+//! at a time, each costing one row of attention. Only the window's keyframes are held, and
+//! each finished keyframe is handed to the caller, so a film of 10,000 shots needs no more
+//! memory than one of 20.
+
+use std::collections::VecDeque;
+
+use candle_core::{Module, Result, Tensor};
+use moviedreamer_nn::layers::KvCache;
+
+use super::prompt::{FilmPrompt, Role};
+use super::{Planner, Window};
+
+impl Planner {
+    /// Plans every shot of `film` in order, handing each keyframe's tokens (K, token_dim),
+    /// in the tokenizer's scale, to `on_keyframe` with its shot index as soon as it is done.
+    /// Deterministic: the same film gives the same tokens.
+    pub fn plan(
+        &self,
+        film: &FilmPrompt,
+        mut on_keyframe: impl FnMut(usize, Tensor) -> Result<()>,
+    ) -> Result<()> {
+        self.check_film(film)?;
+        let cfg = &self.config;
+        let device = self.roles.device();
+        let visual_role = self.roles.narrow(0, Role::Visual as usize, 1)?;
+        let mut history: VecDeque<Tensor> = VecDeque::with_capacity(cfg.window);
+        for shot in 0..film.shots.len() {
+            let start = shot - history.len();
+            let visual = if history.is_empty() {
+                Tensor::zeros((0, cfg.token_dim), candle_core::DType::F32, device)?
+            } else {
+                Tensor::cat(history.make_contiguous(), 0)?
+            };
+            let window = Window {
+                film,
+                shots: &film.shots[start..=shot],
+                visual,
+                masked: vec![false; shot + 1 - start],
+            };
+            let (x, layout) = self.embed(&window, None::<&mut rand_chacha::ChaCha8Rng>)?;
+            let mut caches = vec![KvCache::new(); self.blocks.len()];
+            let hidden = self.run_cached(&x, &mut caches)?;
+            let last = layout.len() as u32 - 1;
+            let mut next = self.predict(&hidden, &[last], false)?;
+            let mut tokens = vec![next.clone()];
+            for _ in 1..cfg.tokens {
+                let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
+                let hidden = self.run_cached(&x, &mut caches)?;
+                next = self.predict(&hidden, &[0], false)?;
+                tokens.push(next.clone());
+            }
+            let keyframe = Tensor::cat(&tokens, 0)?;
+            on_keyframe(shot, self.denormalise(&keyframe)?)?;
+            history.push_back(keyframe);
+            if history.len() == cfg.window {
+                history.pop_front();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{film, micro_planner};
+    use super::*;
+    use candle_nn::VarMap;
+    use moviedreamer_nn::ops::max_abs_diff;
+
+    fn planned(planner: &Planner, film: &FilmPrompt) -> Vec<Tensor> {
+        let mut keyframes = Vec::new();
+        planner
+            .plan(film, |shot, tokens| {
+                assert_eq!(shot, keyframes.len());
+                keyframes.push(tokens);
+                Ok(())
+            })
+            .unwrap();
+        keyframes
+    }
+
+    #[test]
+    fn planning_token_by_token_equals_teacher_forcing_on_its_own_output() {
+        // Ten shots with a window of four: the window slides six times.
+        let varmap = VarMap::new();
+        let planner = micro_planner(&varmap);
+        let film = film(10, 6);
+        let keyframes = planned(&planner, &film);
+        assert_eq!(keyframes.len(), 10);
+        assert_eq!(keyframes[0].dims(), &[3, 4]);
+        // The windows generation used: shots 0..1, 0..2, 0..3, 0..4, 1..5, …, 6..10.
+        for shot in 0..10usize {
+            let start = (shot + 1).saturating_sub(4);
+            let tokens = Tensor::stack(&keyframes[start..=shot], 0).unwrap();
+            let forced = planner
+                .teacher_forced_predictions(&film, start..shot + 1, &tokens)
+                .unwrap();
+            let last = forced.get(shot - start).unwrap();
+            let diff = max_abs_diff(&last, &keyframes[shot]).unwrap();
+            assert!(diff < 1e-4, "shot {shot}: {diff}");
+        }
+        // And it is deterministic.
+        let again = planned(&planner, &film);
+        assert_eq!(
+            again[9].to_vec2::<f32>().unwrap(),
+            keyframes[9].to_vec2::<f32>().unwrap()
+        );
+    }
+
+    #[test]
+    fn what_came_before_changes_what_is_planned() {
+        let varmap = VarMap::new();
+        let planner = micro_planner(&varmap);
+        let film = film(3, 6);
+        let mut other = film.clone();
+        other.shots[0].text = vec![11, 11, 11];
+        let a = planned(&planner, &film);
+        let b = planned(&planner, &other);
+        assert!(max_abs_diff(&a[2], &b[2]).unwrap() > 1e-6);
+    }
+}
