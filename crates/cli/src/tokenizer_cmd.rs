@@ -13,6 +13,7 @@ use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::checkpoint::save_tensors;
 use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
 use moviedreamer_train::data::{from_tensor, to_tensor};
+use moviedreamer_train::session::RunOptions;
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -120,7 +121,12 @@ pub fn train(command: TrainCommand) -> anyhow::Result<ExitCode> {
     settings.batch = args.batch.unwrap_or(settings.batch);
     settings.model.tokens = args.tokens.unwrap_or(settings.model.tokens);
     settings.seed = args.seed;
-    let summary = train_tokenizer(&settings, &args.data, &args.out, args.resume, true)?;
+    let options = RunOptions {
+        out: args.out.clone(),
+        resume: args.resume,
+        show_progress: true,
+    };
+    let summary = train_tokenizer(&settings, &args.data, &options)?;
     if summary.interrupted {
         println!(
             "stopped at step {} of {}; checkpoint saved. Continue with the same command and --resume.",

@@ -2,7 +2,9 @@
 //! with typed labels, turns pictures into tensors and back, augments them without making
 //! their labels false, and batches them so that a resumed run sees the same batches as an
 //! uninterrupted one. One module per stage holds that stage's training loop, written to be
-//! read top to bottom: [`tokenizer`].
+//! read top to bottom: [`tokenizer`]; [`session`] is what they share around their steps (run
+//! directory, resume, logs, Ctrl-C).
 
 pub mod data;
+pub mod session;
 pub mod tokenizer;

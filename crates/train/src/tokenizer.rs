@@ -5,9 +5,8 @@
 //! EMA → log, with a checkpoint every so often and on Ctrl-C. The result is a model directory holding the EMA weights in f16.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use candle_core::{DType, Device};
+use candle_core::Device;
 use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
 use moviedreamer_nn::init::seeded_var_builder;
@@ -15,13 +14,14 @@ use moviedreamer_nn::optim::{
     AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
 };
 use moviedreamer_nn::parallel::{run_parts, split_ranges};
-use moviedreamer_nn::train::{Interrupt, Progress, RngState, RunDir, TrainError, TrainerState};
+use moviedreamer_nn::train::TrainError;
 use moviedreamer_storyworld::identity::Split;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Augment, BatchPosition, Batches, DataError, KeyframeDataset, load_batch};
+use crate::session::{RunOptions, Session, TrainingSummary};
 
 /// Everything a tokenizer training run is made of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,33 +123,13 @@ pub enum TrainingError {
     Checkpoint(#[from] moviedreamer_nn::checkpoint::CheckpointError),
 }
 
-/// What a finished (or interrupted) run did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TrainingSummary {
-    /// Steps done in all, earlier runs included.
-    pub steps: u64,
-    /// Mean loss of the last 50 steps of this run.
-    pub recent_loss: f64,
-    /// Seconds this run took.
-    pub seconds: f64,
-    /// Whether Ctrl-C stopped it early (a checkpoint was saved).
-    pub interrupted: bool,
-    /// The model directory with the EMA weights.
-    pub model_dir: PathBuf,
-}
-
-/// Name of the model directory a run leaves in its output directory.
-pub const MODEL_DIR: &str = "model";
-
 /// Trains a tokenizer on the train split of the StoryWorld dataset in `data`, writing
-/// checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into `out`. With `resume`,
-/// continues the run in `out` exactly where it stopped.
+/// checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into the run directory.
+/// Resumed, it continues exactly where it stopped.
 pub fn train_tokenizer(
     settings: &TokenizerTraining,
     data: &Path,
-    out: &Path,
-    resume: bool,
-    show_progress: bool,
+    options: &RunOptions,
 ) -> Result<TrainingSummary, TrainingError> {
     let device = Device::Cpu;
     if settings.micro_batches == 0 || !settings.batch.is_multiple_of(settings.micro_batches) {
@@ -185,38 +165,19 @@ pub fn train_tokenizer(
     };
 
     // Resume: weights, optimiser, EMA, the noise generator and the place in the data.
-    let run = RunDir::open(out, resume)?;
-    let resumed = run.resume(&varmap, &mut optimizer, Some(&mut ema))?;
-    let mut step = resumed.as_ref().map_or(0, |state| state.step);
-    let mut rng = match resumed.as_ref().and_then(|state| state.rng.as_ref()) {
-        Some(saved) => saved.restore()?,
-        None => ChaCha8Rng::seed_from_u64(settings.seed ^ 0x6e6f_6973_6521),
-    };
-    if let Some(position) = resumed
-        .as_ref()
-        .and_then(|state| serde_json::from_value::<BatchPosition>(state.extra.clone()).ok())
-    {
+    let mut session = Session::open(
+        options,
+        settings.steps,
+        settings.seed,
+        &varmap,
+        &mut optimizer,
+        Some(&mut ema),
+    )?;
+    if let Some(position) = session.resumed::<BatchPosition>() {
         batches.seek(position)?;
     }
-    let mut metrics = run.metrics(resumed.as_ref())?;
-    let interrupt = Interrupt::install();
-    let progress = if show_progress {
-        Progress::new(settings.steps, step)
-    } else {
-        Progress::hidden(settings.steps, step)
-    };
 
-    let started = Instant::now();
-    let mut recent = Vec::new();
-    let save = |step: u64, rng: &ChaCha8Rng, batches: &Batches, optimizer: &AdamW, ema: &Ema| {
-        let state = TrainerState {
-            step,
-            rng: Some(RngState::of(rng)),
-            extra: serde_json::to_value(batches.position()).unwrap_or_default(),
-        };
-        run.save_checkpoint(&state, settings, &varmap, optimizer, Some(ema))
-    };
-    while step < settings.steps && !interrupt.requested() {
+    while session.running() {
         let batch = batches.next_batch();
         let (images, _) = load_batch(
             &dataset,
@@ -228,7 +189,7 @@ pub fn train_tokenizer(
         // Each micro-batch draws its noise from its own generator, seeded from the run's, so
         // the step is the same however many threads compute it.
         let parts = split_ranges(images.dim(0)?, settings.micro_batches);
-        let seeds: Vec<u64> = parts.iter().map(|_| rng.random()).collect();
+        let seeds: Vec<u64> = parts.iter().map(|_| session.rng.random()).collect();
         let micro = run_parts(parts.len(), |i| {
             let part = &parts[i];
             let loss = model.training_loss(
@@ -245,34 +206,20 @@ pub fn train_tokenizer(
         drop(micro);
         let mut grads = accumulator.take()?;
         let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
-        let lr = schedule.lr(step);
+        let lr = schedule.lr(session.step);
         optimizer.step(&grads, lr)?;
         ema.update()?;
-        step += 1;
 
-        recent.push(loss);
-        metrics.log(
-            &serde_json::json!({ "step": step, "loss": loss, "lr": lr, "grad_norm": grad_norm }),
+        session.finish_step(
+            loss,
+            serde_json::json!({ "lr": lr, "grad_norm": grad_norm }),
         )?;
-        progress.update(step, loss);
-        if step % settings.checkpoint_every == 0 || step == settings.steps || interrupt.requested()
-        {
-            progress.suspend(|| save(step, &rng, &batches, &optimizer, &ema))?;
-            metrics.plot_loss(&run.loss_plot_path())?;
+        if session.checkpoint_due(settings.checkpoint_every) {
+            let position = serde_json::to_value(batches.position()).unwrap_or_default();
+            session.save(settings, &varmap, &optimizer, Some(&ema), position)?;
         }
     }
-    progress.finish();
-
-    let model_dir = out.join(MODEL_DIR);
-    ema.save_model(&model_dir, &settings.model, DType::F16)?;
-    let tail = &recent[recent.len().saturating_sub(50)..];
-    Ok(TrainingSummary {
-        steps: step,
-        recent_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
-        seconds: started.elapsed().as_secs_f64(),
-        interrupted: interrupt.requested(),
-        model_dir,
-    })
+    Ok(session.finish(&settings.model, &varmap, Some(&ema))?)
 }
 
 #[cfg(test)]
@@ -287,8 +234,12 @@ mod tests {
             ..TokenizerTraining::preset("micro").unwrap()
         };
         let out = std::env::temp_dir().join("moviedreamer-never-written");
-        let error = train_tokenizer(&settings, Path::new("no-such-dataset"), &out, false, false)
-            .unwrap_err();
+        let options = RunOptions {
+            out: out.clone(),
+            resume: false,
+            show_progress: false,
+        };
+        let error = train_tokenizer(&settings, Path::new("no-such-dataset"), &options).unwrap_err();
         assert!(matches!(error, TrainingError::MicroBatches { .. }));
         assert!(
             error
