@@ -9,9 +9,11 @@ use candle_core::Device;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_eval::reconstruction::score;
+use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::identity::Split;
-use moviedreamer_train::data::{KeyframeDataset, from_tensor, to_tensor};
+use moviedreamer_train::data::{FaceDataset, KeyframeDataset, from_tensor, to_tensor};
+use moviedreamer_train::identity::evaluate_identity;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -28,6 +30,29 @@ pub enum EvalCommand {
     /// keyframes every time. Writes scores.json and reconstructions.png (originals beside
     /// reconstructions) into the output directory.
     Tokenizer(EvalTokenizerArgs),
+    /// How well an identity encoder recognises characters it never saw: each keyframe face
+    /// of the split is matched to the nearest portrait (cosine), among its film's cast and
+    /// among every character of the split.
+    ///
+    /// Writes scores.json into the output directory.
+    Identity(EvalIdentityArgs),
+}
+
+#[derive(Args)]
+pub struct EvalIdentityArgs {
+    /// A dataset made by `moviedreamer world generate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Which split to measure on: test (identities never seen in training), validation or
+    /// train.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// The identity encoder's model directory.
+    #[arg(long, default_value = "runs/identity/model")]
+    model: PathBuf,
+    /// Output directory.
+    #[arg(long, short, default_value = "runs/eval-identity")]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -63,13 +88,58 @@ pub struct EvalTokenizerArgs {
 const BATCH: usize = 16;
 
 pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
-    let EvalCommand::Tokenizer(args) = command;
-    let Some(split) = Split::ALL.into_iter().find(|s| s.name() == args.split) else {
-        bail!(
-            "unknown split \"{}\"; use test, validation or train",
-            args.split
-        );
-    };
+    match command {
+        EvalCommand::Tokenizer(args) => tokenizer(args),
+        EvalCommand::Identity(args) => identity(args),
+    }
+}
+
+fn parse_split(name: &str) -> anyhow::Result<Split> {
+    match Split::ALL.into_iter().find(|s| s.name() == name) {
+        Some(split) => Ok(split),
+        None => bail!("unknown split \"{name}\"; use test, validation or train"),
+    }
+}
+
+fn identity(args: EvalIdentityArgs) -> anyhow::Result<ExitCode> {
+    let split = parse_split(&args.split)?;
+    let model = IdentityEncoder::load(&args.model).with_context(|| {
+        format!(
+            "cannot load the identity encoder from {} (train one with `moviedreamer train identity`)",
+            args.model.display()
+        )
+    })?;
+    let faces = FaceDataset::open(&args.data, split)?;
+    let started = Instant::now();
+    let scores = evaluate_identity(&model, &faces)?;
+    let report = json!({
+        "model": args.model,
+        "data": args.data,
+        "split": split.name(),
+        "seconds": started.elapsed().as_secs_f64(),
+        "scores": scores,
+    });
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let report_path = args.out.join("scores.json");
+    write_atomically(
+        &report_path,
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    println!(
+        "{} {} keyframe faces of {} characters: right cast member {:.1}% (among the film's cast), {:.1}% (among all)\nwrote {}",
+        scores.faces,
+        split.name(),
+        scores.characters,
+        100.0 * scores.within_film_accuracy,
+        100.0 * scores.split_accuracy,
+        report_path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
+    let split = parse_split(&args.split)?;
     if args.count == 0 {
         bail!("--count must be at least 1");
     }

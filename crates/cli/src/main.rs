@@ -4,6 +4,7 @@ mod demo;
 mod eval_cmd;
 mod script_cmd;
 mod tokenizer_cmd;
+mod train_cmd;
 mod world_cmd;
 
 use std::process::ExitCode;
@@ -45,7 +46,7 @@ enum Command {
     World(world_cmd::WorldCommand),
     /// Train a stage of moviedreamer on a StoryWorld dataset.
     #[command(subcommand)]
-    Train(tokenizer_cmd::TrainCommand),
+    Train(train_cmd::TrainCommand),
     /// Turn keyframe images into their tokens with a trained tokenizer.
     Tokenize(tokenizer_cmd::TokenizeArgs),
     /// Encode keyframe images and generate them back from their tokens, with a sheet of
@@ -63,7 +64,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Script(command) => script_cmd::run(command),
         Command::World(command) => world_cmd::run(command),
-        Command::Train(command) => tokenizer_cmd::train(command),
+        Command::Train(command) => train_cmd::run(command),
         Command::Tokenize(args) => tokenizer_cmd::tokenize(args),
         Command::Reconstruct(args) => tokenizer_cmd::reconstruct(args),
         Command::Eval(command) => eval_cmd::run(command),

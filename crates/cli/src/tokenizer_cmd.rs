@@ -6,15 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use candle_core::{DType, Device};
-use clap::{Args, Subcommand};
+use clap::Args;
 use image::RgbImage;
 use moviedreamer_eval::reconstruction::score;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::checkpoint::save_tensors;
 use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
 use moviedreamer_train::data::{from_tensor, to_tensor};
-use moviedreamer_train::session::RunOptions;
-use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -24,49 +22,6 @@ use crate::write_png;
 pub const DEFAULT_STEPS: usize = 20;
 /// Guidance on the tokens unless told otherwise (see docs/results/tokenizer.md).
 pub const DEFAULT_GUIDANCE: f64 = 1.0;
-
-#[derive(Subcommand)]
-pub enum TrainCommand {
-    /// Train the keyframe tokenizer (encoder and diffusion decoder, end to end) on the
-    /// keyframes of a StoryWorld dataset.
-    ///
-    /// Writes checkpoints, metrics.jsonl and loss.png into the output directory as it goes,
-    /// and model/ (the EMA weights, f16) at the end. Ctrl-C saves a checkpoint first; run
-    /// the same command with --resume to continue exactly where it stopped.
-    Tokenizer(TrainTokenizerArgs),
-}
-
-#[derive(Args)]
-pub struct TrainTokenizerArgs {
-    /// A dataset made by `moviedreamer world generate` (its train split is used).
-    #[arg(long)]
-    data: PathBuf,
-    /// Model size and training settings: storyworld (the bundled model) or micro (seconds).
-    #[arg(long, default_value = "storyworld", conflicts_with = "settings")]
-    preset: String,
-    /// All model and training settings from a JSON file instead of a preset, e.g. a run's
-    /// checkpoint/config.json edited; the options below still override it.
-    #[arg(long)]
-    settings: Option<PathBuf>,
-    /// Output directory.
-    #[arg(long, short, default_value = "runs/tokenizer")]
-    out: PathBuf,
-    /// Optimiser steps in all [default: the preset's].
-    #[arg(long)]
-    steps: Option<u64>,
-    /// Keyframes per step [default: the preset's].
-    #[arg(long)]
-    batch: Option<usize>,
-    /// Tokens per keyframe (K) [default: the preset's].
-    #[arg(long)]
-    tokens: Option<usize>,
-    /// Seed of the data order and the noise.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Continue the run in the output directory from its last checkpoint.
-    #[arg(long)]
-    resume: bool,
-}
 
 /// Keyframes and the tokenizer to run on them.
 #[derive(Args)]
@@ -104,56 +59,6 @@ pub struct ReconstructArgs {
     /// Seed of the sampling noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-pub fn train(command: TrainCommand) -> anyhow::Result<ExitCode> {
-    let TrainCommand::Tokenizer(args) = command;
-    let mut settings = match &args.settings {
-        Some(path) => read_settings(path)?,
-        None => TokenizerTraining::preset(&args.preset).with_context(|| {
-            format!(
-                "unknown preset \"{}\"; use storyworld or micro",
-                args.preset
-            )
-        })?,
-    };
-    settings.steps = args.steps.unwrap_or(settings.steps);
-    settings.batch = args.batch.unwrap_or(settings.batch);
-    settings.model.tokens = args.tokens.unwrap_or(settings.model.tokens);
-    settings.seed = args.seed;
-    let options = RunOptions {
-        out: args.out.clone(),
-        resume: args.resume,
-        show_progress: true,
-    };
-    let summary = train_tokenizer(&settings, &args.data, &options)?;
-    if summary.interrupted {
-        println!(
-            "stopped at step {} of {}; checkpoint saved. Continue with the same command and --resume.",
-            summary.steps, settings.steps
-        );
-    }
-    println!(
-        "step {}: loss {:.4} (mean of the last 50 steps), {:.0} s; model in {}; curve in {}",
-        summary.steps,
-        summary.recent_loss,
-        summary.seconds,
-        summary.model_dir.display(),
-        args.out.join("loss.png").display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Reads training settings written as JSON, naming the file and the field that is wrong.
-fn read_settings(path: &Path) -> anyhow::Result<TokenizerTraining> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the settings file", path.display()))?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{}: not valid tokenizer training settings (compare with a run's checkpoint/config.json)",
-            path.display()
-        )
-    })
 }
 
 /// Loads images at the model's size, resizing where needed.

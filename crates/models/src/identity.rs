@@ -6,8 +6,11 @@
 //! or a portrait and a face cut from a keyframe. The planner reads these vectors as the cast's
 //! face tokens, the renderer conditions on them, and the evaluator compares them.
 
-use candle_core::{D, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder, linear};
+use std::path::Path;
+
+use candle_core::{D, DType, Device, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder, VarMap, linear};
+use moviedreamer_nn::checkpoint::{CheckpointError, load_config, load_weights};
 use moviedreamer_nn::layers::{LayerNorm, TransformerBlock, patchify, sincos_positions_2d};
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +100,18 @@ impl IdentityEncoder {
         })
     }
 
+    /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
+    pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
+        let config: IdentityEncoderConfig = load_config(dir)?;
+        let varmap = VarMap::new();
+        let model = Self::new(
+            &config,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )?;
+        load_weights(dir, &varmap)?;
+        Ok(model)
+    }
+
     /// The configuration it was built with.
     pub fn config(&self) -> &IdentityEncoderConfig {
         &self.config
@@ -114,24 +129,16 @@ impl IdentityEncoder {
         let pooled = self.norm.forward(&x, train)?.mean(1)?;
         unit_vectors(&self.project.forward(&pooled)?)
     }
+}
 
-    /// The symmetric InfoNCE loss of two batches of views: row i of `a` and row i of `b`
-    /// show the same character, every other pairing shows different ones. `temperature`
-    /// sharpens the cosine similarities (0.1 is usual).
-    pub fn contrastive_loss(
-        &self,
-        a: &Tensor,
-        b: &Tensor,
-        temperature: f64,
-        train: bool,
-    ) -> Result<Tensor> {
-        let ea = self.forward(a, train)?;
-        let eb = self.forward(b, train)?;
-        let logits = (ea.matmul(&eb.t()?)? / temperature)?;
-        let a_to_b = cross_entropy_on_diagonal(&logits)?;
-        let b_to_a = cross_entropy_on_diagonal(&logits.t()?.contiguous()?)?;
-        (a_to_b + b_to_a)? / 2.0
-    }
+/// The symmetric InfoNCE loss of two batches of identity embeddings (unit vectors): row i
+/// of `a` and row i of `b` show the same character, every other pairing shows different
+/// ones. `temperature` sharpens the cosine similarities (0.1 is usual).
+pub fn contrastive_loss(a: &Tensor, b: &Tensor, temperature: f64) -> Result<Tensor> {
+    let logits = (a.matmul(&b.t()?)? / temperature)?;
+    let a_to_b = cross_entropy_on_diagonal(&logits)?;
+    let b_to_a = cross_entropy_on_diagonal(&logits.t()?.contiguous()?)?;
+    (a_to_b + b_to_a)? / 2.0
 }
 
 /// Rows scaled to unit length.
@@ -160,7 +167,6 @@ fn cross_entropy_on_diagonal(logits: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
     use candle_nn::VarMap;
     use moviedreamer_nn::grad_check::assert_full_coverage;
     use moviedreamer_nn::init::seeded_var_builder;
@@ -183,7 +189,12 @@ mod tests {
             lengths.iter().all(|l| (l - 1.0).abs() < 1e-5),
             "{lengths:?}"
         );
-        let loss = encoder.contrastive_loss(&a, &b, 0.1, true).unwrap();
+        let loss = contrastive_loss(
+            &encoder.forward(&a, true).unwrap(),
+            &encoder.forward(&b, true).unwrap(),
+            0.1,
+        )
+        .unwrap();
         assert_full_coverage(&varmap, &loss);
     }
 

@@ -2,9 +2,10 @@
 //!
 //! The loop reads top to bottom, as nanoGPT's: data, model, optimiser, resume, then steps
 //! of load → loss and backward (micro-batches side by side on the cores) → clip → update →
-//! EMA → log, with a checkpoint every so often and on Ctrl-C. The result is a model directory holding the EMA weights in f16.
+//! EMA → log, with a checkpoint every so often and on Ctrl-C. The result is a model
+//! directory holding the EMA weights in f16.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use candle_core::Device;
 use candle_nn::VarMap;
@@ -14,13 +15,13 @@ use moviedreamer_nn::optim::{
     AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
 };
 use moviedreamer_nn::parallel::{run_parts, split_ranges};
-use moviedreamer_nn::train::TrainError;
 use moviedreamer_storyworld::identity::Split;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Augment, BatchPosition, Batches, DataError, KeyframeDataset, load_batch};
+use crate::data::{Augment, BatchPosition, Batches, KeyframeDataset, load_batch};
+use crate::error::TrainingError;
 use crate::session::{RunOptions, Session, TrainingSummary};
 
 /// Everything a tokenizer training run is made of.
@@ -84,43 +85,6 @@ impl TokenizerTraining {
             _ => None,
         }
     }
-}
-
-/// Why a training run stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainingError {
-    /// The dataset could not be read.
-    #[error(transparent)]
-    Data(#[from] DataError),
-    /// A checkpoint, log or plot could not be written or read.
-    #[error(transparent)]
-    Run(#[from] TrainError),
-    /// The dataset's keyframes are not the size the model takes.
-    #[error("{}: keyframes are {found} px but the model takes {expected} px\n  help: generate the dataset with --size {expected}, or pick another preset", path.display())]
-    ImageSize {
-        /// The dataset.
-        path: PathBuf,
-        /// The model's size.
-        expected: usize,
-        /// The dataset's size.
-        found: u32,
-    },
-    /// The batch cannot be split into equal micro-batches.
-    #[error(
-        "a batch of {batch} cannot be split into {micro_batches} equal micro-batches\n  help: pick a batch that is a multiple of {micro_batches}"
-    )]
-    MicroBatches {
-        /// Keyframes per step.
-        batch: usize,
-        /// Parts per batch.
-        micro_batches: usize,
-    },
-    /// A tensor operation failed.
-    #[error(transparent)]
-    Tensor(#[from] candle_core::Error),
-    /// A checkpoint could not be written.
-    #[error(transparent)]
-    Checkpoint(#[from] moviedreamer_nn::checkpoint::CheckpointError),
 }
 
 /// Trains a tokenizer on the train split of the StoryWorld dataset in `data`, writing

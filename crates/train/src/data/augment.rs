@@ -151,7 +151,7 @@ pub fn crop_resize(
 
 /// The colour at (x, y) in pixel-index coordinates, interpolated between the four nearest
 /// pixels; outside the picture the edge pixels extend.
-fn bilinear(image: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
+pub(crate) fn bilinear(image: &RgbImage, x: f32, y: f32) -> Rgb<u8> {
     let (width, height) = image.dimensions();
     let x = x.clamp(0.0, (width - 1) as f32);
     let y = y.clamp(0.0, (height - 1) as f32);

@@ -1,4 +1,5 @@
 //! StoryWorld keyframes for training: an index of a split with typed labels ([`dataset`]),
+//! the characters' faces ([`faces`]),
 //! pictures as tensors ([`tensor`]), label-preserving augmentation ([`augment`]), resumable
 //! shuffled batches ([`batches`]) and batch loading ([`loader`]).
 
@@ -6,6 +7,7 @@ pub mod augment;
 pub mod batches;
 pub mod dataset;
 pub mod error;
+pub mod faces;
 pub mod labels;
 pub mod loader;
 pub mod tensor;
@@ -14,6 +16,7 @@ pub use augment::Augment;
 pub use batches::{Batch, BatchPosition, Batches};
 pub use dataset::{KeyframeDataset, KeyframeItem};
 pub use error::DataError;
+pub use faces::{FaceCharacter, FaceDataset, FaceSource};
 pub use labels::{ActorLabels, KeyframeLabels, PixelBox};
 pub use loader::load_batch;
 pub use tensor::{from_tensor, to_tensor};

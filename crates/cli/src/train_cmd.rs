@@ -1,0 +1,154 @@
+//! `moviedreamer train …`: train one stage on a StoryWorld dataset. Every stage takes the
+//! same run options ([`RunArgs`]) and reports the same way.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use moviedreamer_train::identity::{IdentityTraining, train_identity};
+use moviedreamer_train::session::{RunOptions, TrainingSummary};
+use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
+use serde::de::DeserializeOwned;
+
+#[derive(Subcommand)]
+pub enum TrainCommand {
+    /// Train the keyframe tokenizer (encoder and diffusion decoder, end to end) on the
+    /// keyframes of a StoryWorld dataset.
+    ///
+    /// Writes checkpoints, metrics.jsonl and loss.png into the output directory as it goes,
+    /// and model/ (the EMA weights, f16) at the end. Ctrl-C saves a checkpoint first; run
+    /// the same command with --resume to continue exactly where it stopped.
+    Tokenizer(TrainTokenizerArgs),
+    /// Train the identity encoder (face → identity embedding) on the portraits and keyframe
+    /// faces of a StoryWorld dataset, with a contrastive loss.
+    ///
+    /// The planner reads its embeddings as the cast's faces, the renderer conditions on
+    /// them and the evaluator compares them. Output as for the tokenizer; measure it with
+    /// `moviedreamer eval identity`.
+    Identity(RunArgs),
+}
+
+/// What every stage's training takes.
+#[derive(Args)]
+pub struct RunArgs {
+    /// A dataset made by `moviedreamer world generate` (its train split is used).
+    #[arg(long)]
+    data: PathBuf,
+    /// Model size and training settings: storyworld (the bundled model) or micro (seconds).
+    #[arg(long, default_value = "storyworld", conflicts_with = "settings")]
+    preset: String,
+    /// All model and training settings from a JSON file instead of a preset, e.g. a run's
+    /// checkpoint/config.json edited; the options below still override it.
+    #[arg(long)]
+    settings: Option<PathBuf>,
+    /// Output directory [default: runs/<stage>].
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+    /// Optimiser steps in all [default: the preset's].
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Examples per step [default: the preset's].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Seed of the data order and the noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue the run in the output directory from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Args)]
+pub struct TrainTokenizerArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Tokens per keyframe (K) [default: the preset's].
+    #[arg(long)]
+    tokens: Option<usize>,
+}
+
+impl RunArgs {
+    /// The settings file's or the preset's settings of `stage`.
+    fn settings<T: DeserializeOwned>(
+        &self,
+        stage: &str,
+        preset: impl Fn(&str) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        match &self.settings {
+            Some(path) => read_settings(path, stage),
+            None => preset(&self.preset).with_context(|| {
+                format!(
+                    "unknown preset \"{}\"; use storyworld or micro",
+                    self.preset
+                )
+            }),
+        }
+    }
+
+    fn options(&self, stage: &str) -> RunOptions {
+        RunOptions {
+            out: self
+                .out
+                .clone()
+                .unwrap_or_else(|| Path::new("runs").join(stage)),
+            resume: self.resume,
+            show_progress: true,
+        }
+    }
+}
+
+pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TrainCommand::Tokenizer(args) => {
+            let run = &args.run;
+            let mut settings = run.settings("tokenizer", TokenizerTraining::preset)?;
+            settings.steps = run.steps.unwrap_or(settings.steps);
+            settings.batch = run.batch.unwrap_or(settings.batch);
+            settings.model.tokens = args.tokens.unwrap_or(settings.model.tokens);
+            settings.seed = run.seed;
+            let options = run.options("tokenizer");
+            let summary = train_tokenizer(&settings, &run.data, &options)?;
+            report(&summary, settings.steps, &options);
+        }
+        TrainCommand::Identity(run) => {
+            let mut settings = run.settings("identity", IdentityTraining::preset)?;
+            settings.steps = run.steps.unwrap_or(settings.steps);
+            settings.batch = run.batch.unwrap_or(settings.batch);
+            settings.seed = run.seed;
+            let options = run.options("identity");
+            let summary = train_identity(&settings, &run.data, &options)?;
+            report(&summary, settings.steps, &options);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(summary: &TrainingSummary, total_steps: u64, options: &RunOptions) {
+    if summary.interrupted {
+        println!(
+            "stopped at step {} of {total_steps}; checkpoint saved. Continue with the same command and --resume.",
+            summary.steps
+        );
+    }
+    println!(
+        "step {}: loss {:.4} (mean of the last 50 steps), {:.0} s; model in {}; curve in {}",
+        summary.steps,
+        summary.recent_loss,
+        summary.seconds,
+        summary.model_dir.display(),
+        options.out.join("loss.png").display()
+    );
+}
+
+/// Reads training settings written as JSON, naming the file and the field that is wrong.
+fn read_settings<T: DeserializeOwned>(path: &Path, stage: &str) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the settings file", path.display()))?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not valid {stage} training settings (compare with a run's checkpoint/config.json)",
+            path.display()
+        )
+    })
+}
