@@ -2,6 +2,7 @@
 
 mod demo;
 mod eval_cmd;
+mod plan_cmd;
 mod script_cmd;
 mod tokenizer_cmd;
 mod train_cmd;
@@ -52,6 +53,8 @@ enum Command {
     /// Encode keyframe images and generate them back from their tokens, with a sheet of
     /// originals beside reconstructions.
     Reconstruct(tokenizer_cmd::ReconstructArgs),
+    /// Plan a film: the visual tokens of every shot of a script, with the trained planner.
+    Plan(plan_cmd::PlanArgs),
     /// Measure a trained stage on held-out StoryWorld data.
     #[command(subcommand)]
     Eval(eval_cmd::EvalCommand),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Train(command) => train_cmd::run(command),
         Command::Tokenize(args) => tokenizer_cmd::tokenize(args),
         Command::Reconstruct(args) => tokenizer_cmd::reconstruct(args),
+        Command::Plan(args) => plan_cmd::run(args),
         Command::Eval(command) => eval_cmd::run(command),
     };
     match result {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
+use moviedreamer_train::planner::{PlannerTraining, train_planner};
 use moviedreamer_train::session::{RunOptions, TrainingSummary};
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use serde::de::DeserializeOwned;
@@ -27,6 +28,26 @@ pub enum TrainCommand {
     /// them and the evaluator compares them. Output as for the tokenizer; measure it with
     /// `moviedreamer eval identity`.
     Identity(RunArgs),
+    /// Train the planner (script → keyframe tokens, autoregressive) on tokenized films.
+    ///
+    /// Tokenizes every training film once with the trained tokenizer and embeds every
+    /// cast member's faces with the identity encoder (cached in the output directory as
+    /// films-train.safetensors), builds the word vocabulary, then trains with teacher
+    /// forcing and the anti-overfitting measures. model/ holds the weights and the
+    /// vocabulary (tokenizer.json). Use it with `moviedreamer plan`.
+    Planner(TrainPlannerArgs),
+}
+
+#[derive(Args)]
+pub struct TrainPlannerArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// The trained tokenizer's model directory.
+    #[arg(long, default_value = "runs/tokenizer/model")]
+    tokenizer: PathBuf,
+    /// The trained identity encoder's model directory.
+    #[arg(long, default_value = "runs/identity/model")]
+    identity: PathBuf,
 }
 
 /// What every stage's training takes.
@@ -118,6 +139,18 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
             settings.seed = run.seed;
             let options = run.options("identity");
             let summary = train_identity(&settings, &run.data, &options)?;
+            report(&summary, settings.steps, &options);
+        }
+        TrainCommand::Planner(args) => {
+            let run = &args.run;
+            let mut settings = run.settings("planner", |name| {
+                PlannerTraining::preset(name, &args.tokenizer, &args.identity)
+            })?;
+            settings.steps = run.steps.unwrap_or(settings.steps);
+            settings.batch = run.batch.unwrap_or(settings.batch);
+            settings.seed = run.seed;
+            let options = run.options("planner");
+            let summary = train_planner(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);
         }
     }

@@ -41,6 +41,9 @@ pub enum TrainingError {
     /// A checkpoint could not be written.
     #[error(transparent)]
     Checkpoint(#[from] moviedreamer_nn::checkpoint::CheckpointError),
+    /// The planner's vocabulary could not be built or written.
+    #[error(transparent)]
+    Vocabulary(#[from] moviedreamer_models::text::VocabularyError),
     /// The dataset has fewer characters than a contrastive batch needs.
     #[error(
         "{}: {found} characters with faces, but a batch takes {batch} different ones\n  help: generate more films, or pass a smaller --batch",

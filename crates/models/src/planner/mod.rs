@@ -10,6 +10,7 @@
 
 pub mod generate;
 pub mod prompt;
+pub mod script_prompt;
 
 use std::path::Path;
 
@@ -81,7 +82,7 @@ impl PlannerConfig {
             token_std: Vec::new(),
             face_dim,
             face_tokens: 1,
-            max_cast: 4,
+            max_cast: 8,
             shot_types: 3,
             text: TextEncoderConfig {
                 vocab_size,

@@ -74,6 +74,14 @@ pub enum DataError {
         /// What is wrong with it.
         message: String,
     },
+    /// A film's script could not be read.
+    #[error("the film's script {}: {message}", path.display())]
+    Script {
+        /// The script.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// An index past the end of the dataset.
     #[error("keyframe index {index} is out of range: the dataset has {len} keyframes")]
     Index {

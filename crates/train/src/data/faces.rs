@@ -177,6 +177,13 @@ fn portrait_owner(path: &Path) -> Option<String> {
     Some(id.to_owned())
 }
 
+/// A reference face image (a portrait, as scripts give them) framed as the identity encoder
+/// reads it: the whole picture, squared about its centre, at `size`×`size`.
+pub fn reference_face(image: &RgbImage, size: u32) -> RgbImage {
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    square_crop(image, w / 2.0, h / 2.0, w.max(h), size)
+}
+
 /// The square of side `side` centred at (`cx`, `cy`), resampled to `size`×`size`; beyond
 /// the picture the edge pixels extend.
 pub fn square_crop(image: &RgbImage, cx: f32, cy: f32, side: f32, size: u32) -> RgbImage {

@@ -1,5 +1,5 @@
 //! StoryWorld keyframes for training: an index of a split with typed labels ([`dataset`]),
-//! the characters' faces ([`faces`]),
+//! the characters' faces ([`faces`]), whole films for the planner ([`films`]),
 //! pictures as tensors ([`tensor`]), label-preserving augmentation ([`augment`]), resumable
 //! shuffled batches ([`batches`]) and batch loading ([`loader`]).
 
@@ -8,6 +8,7 @@ pub mod batches;
 pub mod dataset;
 pub mod error;
 pub mod faces;
+pub mod films;
 pub mod labels;
 pub mod loader;
 pub mod tensor;
@@ -17,6 +18,7 @@ pub use batches::{Batch, BatchPosition, Batches};
 pub use dataset::{KeyframeDataset, KeyframeItem};
 pub use error::DataError;
 pub use faces::{FaceCharacter, FaceDataset, FaceSource};
+pub use films::{PlannerFilm, prepare_films};
 pub use labels::{ActorLabels, KeyframeLabels, PixelBox};
 pub use loader::load_batch;
 pub use tensor::{from_tensor, to_tensor};

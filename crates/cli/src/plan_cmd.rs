@@ -1,0 +1,136 @@
+//! `moviedreamer plan`: a script → the visual tokens of every shot, with the trained
+//! planner (faces of the cast read from the script's reference images).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{DType, Device, Tensor};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
+use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::script_prompt::film_prompt;
+use moviedreamer_models::text::Vocabulary;
+use moviedreamer_nn::checkpoint::save_tensors;
+use moviedreamer_train::data::faces::reference_face;
+use moviedreamer_train::data::to_tensor;
+use moviedreamer_train::planner::VOCABULARY_FILE;
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The script (YAML or Fountain); its characters' `faces` give their identities.
+    script: PathBuf,
+    /// Output file: tensor `tokens` of shape (shots, K, D), shots in script order.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// The trained planner's model directory.
+    #[arg(long, default_value = "runs/planner/model")]
+    planner: PathBuf,
+    /// The trained identity encoder's model directory.
+    #[arg(long, default_value = "runs/identity/model")]
+    identity: PathBuf,
+}
+
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let loaded = moviedreamer_script::load(&args.script)?;
+    let script = loaded.script;
+    let planner = Planner::load(&args.planner).with_context(|| {
+        format!(
+            "cannot load the planner from {} (train one with `moviedreamer train planner`)",
+            args.planner.display()
+        )
+    })?;
+    let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
+    let identity = IdentityEncoder::load(&args.identity).with_context(|| {
+        format!(
+            "cannot load the identity encoder from {} (train one with `moviedreamer train identity`)",
+            args.identity.display()
+        )
+    })?;
+
+    // Each character's identity: the mean embedding of its reference faces.
+    let base = args.script.parent().map(PathBuf::from).unwrap_or_default();
+    let size = identity.config().image_size as u32;
+    let mut faces = Vec::new();
+    for character in &script.characters {
+        if character.faces.is_empty() {
+            faces.push(vec![0.0; identity.config().embed_dim]);
+            continue;
+        }
+        let images = character
+            .faces
+            .iter()
+            .map(|face| {
+                let path = base.join(face);
+                let image = image::open(&path)
+                    .with_context(|| {
+                        format!(
+                            "{}: cannot read the face of {} ({})",
+                            args.script.display(),
+                            character.id,
+                            path.display()
+                        )
+                    })?
+                    .to_rgb8();
+                Ok(reference_face(&image, size))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let embeddings = identity.forward(&to_tensor(&images, &Device::Cpu)?, false)?;
+        faces.push(
+            unit_vectors(&embeddings.mean_keepdim(0)?)?
+                .squeeze(0)?
+                .to_vec1()?,
+        );
+    }
+    let prompt = film_prompt(
+        &script,
+        &vocabulary,
+        planner.config().text.max_words,
+        &faces,
+    )?;
+    planner.check_film(&prompt).with_context(|| {
+        format!(
+            "{}: the planner cannot take this script",
+            args.script.display()
+        )
+    })?;
+
+    let shots = prompt.shots.len();
+    let progress = ProgressBar::new(shots as u64).with_style(
+        ProgressStyle::with_template("planning {bar:30} {pos}/{len} keyframes, {eta} left")
+            .expect("a valid template"),
+    );
+    let started = Instant::now();
+    let mut keyframes = Vec::with_capacity(shots);
+    planner.plan(&prompt, |_, tokens| {
+        keyframes.push(tokens);
+        progress.inc(1);
+        Ok(())
+    })?;
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let tokens = if keyframes.is_empty() {
+        Tensor::zeros(
+            (0, planner.config().tokens, planner.config().token_dim),
+            DType::F32,
+            &Device::Cpu,
+        )?
+    } else {
+        Tensor::stack(&keyframes, 0)?
+    };
+    let dims = tokens.dims().to_vec();
+    save_tensors(
+        &args.output,
+        &BTreeMap::from([("tokens".to_owned(), tokens)]),
+        DType::F32,
+    )?;
+    println!(
+        "planned {shots} keyframes in {seconds:.1} s ({:.0} keyframes/s); wrote tokens {dims:?} to {}",
+        shots as f64 / seconds.max(1e-9),
+        args.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

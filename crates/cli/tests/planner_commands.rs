@@ -1,0 +1,105 @@
+//! Training the planner on top of a tokenizer and an identity encoder, then planning a film
+//! the planner never saw, as a user runs it, at the micro presets.
+
+use std::process::{Command, Output};
+
+fn moviedreamer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(output: Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    stdout
+}
+
+#[test]
+fn train_the_planner_and_plan_an_unseen_film() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    ok(moviedreamer(&[
+        "world",
+        "generate",
+        "--films",
+        "10",
+        "--shots",
+        "6",
+        "--size",
+        "32",
+        "--frames",
+        "8",
+        "--out",
+        &path("data"),
+    ]));
+    for stage in ["tokenizer", "identity"] {
+        ok(moviedreamer(&[
+            "train",
+            stage,
+            "--data",
+            &path("data"),
+            "--preset",
+            "micro",
+            "--out",
+            &path(stage),
+        ]));
+    }
+    let train = [
+        "train",
+        "planner",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "--tokenizer",
+        &path("tokenizer/model"),
+        "--identity",
+        &path("identity/model"),
+        "--out",
+        &path("planner"),
+    ];
+    let out = ok(moviedreamer(&train));
+    assert!(out.contains("step 10"), "{out}");
+    for file in [
+        "planner/model/model.safetensors",
+        "planner/model/tokenizer.json",
+        "planner/films-train.safetensors",
+        "planner/loss.png",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file}");
+    }
+
+    // Resuming reuses the cached tokens and continues.
+    let mut more = train.to_vec();
+    more.extend(["--steps", "12", "--resume"]);
+    assert!(ok(moviedreamer(&more)).contains("step 12"));
+
+    // A test film: characters the planner never saw, given by their portraits.
+    let out = ok(moviedreamer(&[
+        "plan",
+        &path("data/test/film-00009/script.yaml"),
+        "--planner",
+        &path("planner/model"),
+        "--identity",
+        &path("identity/model"),
+        "-o",
+        &path("plan.safetensors"),
+    ]));
+    assert!(out.contains("planned 6 keyframes"), "{out}");
+    assert!(out.contains("[6, 2, 8]"), "{out}");
+
+    // A missing planner says how to make one.
+    let missing = moviedreamer(&[
+        "plan",
+        &path("data/test/film-00009/script.yaml"),
+        "--planner",
+        &path("nowhere"),
+        "-o",
+        &path("x.safetensors"),
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("moviedreamer train planner"));
+}

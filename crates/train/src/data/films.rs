@@ -1,0 +1,193 @@
+//! Whole StoryWorld films for the planner: each film's script as the planner's prompt, the
+//! tokens of all its keyframes, and the identity embeddings of every view of each cast
+//! member, computed once with the trained tokenizer and identity encoder and cached.
+//!
+//! Tokens come in `versions`: version 0 of the keyframes as they are, the others of
+//! augmented keyframes (small crops and light, never flips: a mirrored keyframe would no
+//! longer match its script's left and right). Faces: row 0 is the mean of the portraits,
+//! the other rows are single views (portraits and keyframe faces), for face randomisation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use image::RgbImage;
+use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
+use moviedreamer_models::tokenizer::KeyframeTokenizer;
+use moviedreamer_nn::checkpoint::{load_tensors, save_tensors};
+use moviedreamer_script::Script;
+use moviedreamer_storyworld::identity::Split;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::augment::Augment;
+use super::dataset::KeyframeDataset;
+use super::error::DataError;
+use super::faces::{FaceDataset, FaceSource};
+use super::tensor::to_tensor;
+use crate::error::TrainingError;
+
+/// One film, ready for the planner.
+#[derive(Debug, Clone)]
+pub struct PlannerFilm {
+    /// The film's number.
+    pub number: usize,
+    /// Its script.
+    pub script: Script,
+    /// Keyframe tokens (versions, shots, K, D).
+    pub tokens: Tensor,
+    /// Per cast member (script order): identity embeddings (views, E), row 0 the portraits'
+    /// mean.
+    pub faces: Vec<Tensor>,
+}
+
+/// Reads the films of `split`, computing their tokens and face embeddings with the given
+/// models, or reading them from `cache` (a safetensors file) when it exists. `versions`
+/// token versions are made (1 = no augmentation). `progress` is told of each film done.
+pub fn prepare_films(
+    data: &Path,
+    split: Split,
+    tokenizer: &KeyframeTokenizer,
+    identity: &IdentityEncoder,
+    versions: usize,
+    cache: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<PlannerFilm>, TrainingError> {
+    let keyframes = KeyframeDataset::open(data, split)?;
+    let mut shots_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, item) in keyframes.items().iter().enumerate() {
+        shots_of.entry(item.film).or_default().push(i);
+    }
+    let cached = if cache.is_file() {
+        Some(load_tensors(cache)?)
+    } else {
+        None
+    };
+    let faces = FaceDataset::open(data, split)?;
+    let mut films = Vec::new();
+    let mut store = BTreeMap::new();
+    let total = shots_of.len();
+    for (done, (&number, items)) in shots_of.iter().enumerate() {
+        let film_dir = film_dir(&keyframes, items[0])?;
+        let script_path = film_dir.join("script.yaml");
+        let script = moviedreamer_script::load(&script_path)
+            .map_err(|err| DataError::Script {
+                path: script_path.clone(),
+                message: err.to_string(),
+            })?
+            .script;
+        let key = |what: &str| format!("film-{number:05}/{what}");
+        let tokens = match cached.as_ref().and_then(|c| c.get(&key("tokens"))) {
+            Some(tokens) => tokens.clone(),
+            None => film_tokens(&keyframes, items, tokenizer, versions, number as u64)?,
+        };
+        let mut cast_faces = Vec::new();
+        for (c, member) in script.characters.iter().enumerate() {
+            let embeddings = match cached
+                .as_ref()
+                .and_then(|m| m.get(&key(&format!("face/{c}"))))
+            {
+                Some(e) => e.clone(),
+                None => member_faces(&faces, identity, number, &member.id)?,
+            };
+            store.insert(key(&format!("face/{c}")), embeddings.clone());
+            cast_faces.push(embeddings);
+        }
+        store.insert(key("tokens"), tokens.clone());
+        films.push(PlannerFilm {
+            number,
+            script,
+            tokens,
+            faces: cast_faces,
+        });
+        progress(done + 1, total);
+    }
+    if cached.is_none() {
+        save_tensors(cache, &store, DType::F32)?;
+    }
+    Ok(films)
+}
+
+fn film_dir(keyframes: &KeyframeDataset, item: usize) -> Result<PathBuf, DataError> {
+    let path = &keyframes.items()[item].path;
+    path.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| DataError::Shape(format!("{}: not inside a film folder", path.display())))
+}
+
+/// Tokens (versions, shots, K, D) of a film's keyframes.
+fn film_tokens(
+    keyframes: &KeyframeDataset,
+    items: &[usize],
+    tokenizer: &KeyframeTokenizer,
+    versions: usize,
+    seed: u64,
+) -> Result<Tensor, TrainingError> {
+    let pictures = items
+        .iter()
+        .map(|&i| keyframes.load_image(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let augment = Augment {
+        flip: false,
+        ..Augment::default()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut all = Vec::with_capacity(versions.max(1));
+    for version in 0..versions.max(1) {
+        let images: Vec<RgbImage> = if version == 0 {
+            pictures.clone()
+        } else {
+            items
+                .iter()
+                .zip(&pictures)
+                .map(|(&i, picture)| {
+                    augment
+                        .apply(picture, &keyframes.items()[i].labels, &mut rng)
+                        .0
+                })
+                .collect()
+        };
+        all.push(tokenizer.encode(&to_tensor(&images, &Device::Cpu)?, false)?);
+    }
+    Ok(Tensor::stack(&all, 0)?)
+}
+
+/// Identity embeddings of one cast member: the portraits' mean, then every view. A member
+/// never seen (no portrait, no face big enough) gets one zero row: no face information.
+fn member_faces(
+    faces: &FaceDataset,
+    identity: &IdentityEncoder,
+    film: usize,
+    id: &str,
+) -> Result<Tensor, TrainingError> {
+    let size = identity.config().image_size as u32;
+    let dim = identity.config().embed_dim;
+    let Some(character) = faces
+        .characters()
+        .iter()
+        .find(|c| c.film == film && c.id == id)
+    else {
+        return Ok(Tensor::zeros((1, dim), DType::F32, &Device::Cpu)?);
+    };
+    let images = character
+        .views
+        .iter()
+        .map(|view| faces.load_view(view, size, None::<&mut ChaCha8Rng>))
+        .collect::<Result<Vec<_>, _>>()?;
+    if images.is_empty() {
+        return Ok(Tensor::zeros((1, dim), DType::F32, &Device::Cpu)?);
+    }
+    let views = identity.forward(&to_tensor(&images, &Device::Cpu)?, false)?;
+    let portraits = character
+        .views
+        .iter()
+        .filter(|v| matches!(v, FaceSource::Portrait(_)))
+        .count();
+    let reference = if portraits > 0 {
+        views.narrow(0, 0, portraits)?.mean_keepdim(0)?
+    } else {
+        views.mean_keepdim(0)?
+    };
+    Ok(Tensor::cat(&[unit_vectors(&reference)?, views], 0)?)
+}

@@ -1,0 +1,358 @@
+//! Training the planner on tokenized StoryWorld films.
+//!
+//! Before the loop: the films' tokens and face embeddings are computed once with the
+//! trained tokenizer and identity encoder and cached in the run directory
+//! ([`crate::data::films`]); the word vocabulary is built from the training scripts; token
+//! statistics are measured for normalisation. Then each step takes `batch` windows (a film,
+//! and the shots the planner would see when planning one of its shots: the last `window`
+//! up to it), applies the anti-overfitting measures that are switched on, computes the
+//! teacher-forced loss on the cores side by side, and clip → update → EMA → log, with
+//! checkpoints and resume as every loop. `model/` holds the EMA weights, the config and the
+//! vocabulary (`tokenizer.json`).
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{D, Tensor};
+use candle_nn::VarMap;
+use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
+use moviedreamer_models::planner::prompt::FilmPrompt;
+use moviedreamer_models::planner::script_prompt::{film_prompt, script_texts};
+use moviedreamer_models::planner::{Planner, PlannerConfig};
+use moviedreamer_models::text::Vocabulary;
+use moviedreamer_models::tokenizer::KeyframeTokenizer;
+use moviedreamer_nn::init::seeded_var_builder;
+use moviedreamer_nn::ops::randn;
+use moviedreamer_nn::optim::{
+    AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
+};
+use moviedreamer_nn::parallel::{run_parts, split_ranges};
+use moviedreamer_storyworld::identity::Split;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{PlannerFilm, prepare_films};
+use crate::error::TrainingError;
+use crate::session::{MODEL_DIR, RunOptions, Session, TrainingSummary};
+
+/// The vocabulary file kept beside the planner's weights.
+pub const VOCABULARY_FILE: &str = "tokenizer.json";
+
+/// The paper's measures against overfitting, each switchable for the ablation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AntiOverfitting {
+    /// Token versions of augmented keyframes to draw from (1 = the keyframes as they are).
+    pub token_versions: usize,
+    /// Draw each cast member's face from one of its views instead of its portraits' mean.
+    pub face_views: bool,
+    /// Standard deviation of Gaussian noise added to face embeddings (0 = none).
+    pub face_noise: f64,
+    /// Probability of hiding each history keyframe's tokens behind the mask token.
+    pub history_mask: f64,
+    /// Shuffle the cast's order in every window.
+    pub shuffle_cast: bool,
+}
+
+impl AntiOverfitting {
+    /// Every measure off (with the model's dropout at 0 this is the no-anti-overfitting row).
+    pub fn none() -> Self {
+        AntiOverfitting {
+            token_versions: 1,
+            face_views: false,
+            face_noise: 0.0,
+            history_mask: 0.0,
+            shuffle_cast: false,
+        }
+    }
+}
+
+/// Everything a planner training run is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannerTraining {
+    /// The model to train; its token, face and vocabulary sizes and token statistics are
+    /// filled in from the data and the tokenizer before training.
+    pub model: PlannerConfig,
+    /// The tokenizer whose tokens the planner predicts.
+    pub tokenizer: PathBuf,
+    /// The identity encoder that makes the face embeddings.
+    pub identity: PathBuf,
+    /// Optimiser steps in all.
+    pub steps: u64,
+    /// Windows per step.
+    pub batch: usize,
+    /// Equal parts each batch is split into, computed side by side (must divide `batch`).
+    pub micro_batches: usize,
+    /// Peak learning rate.
+    pub learning_rate: f64,
+    /// Steps of linear warm-up.
+    pub warmup: u64,
+    /// Gradient-norm clipping threshold.
+    pub clip: f64,
+    /// EMA decay of the weights that are kept.
+    pub ema_decay: f64,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Words seen fewer times than this in the training scripts read as unknown.
+    pub min_word_count: u64,
+    /// Measures against overfitting.
+    pub anti_overfitting: AntiOverfitting,
+    /// Seed of the windows, measures and dropout.
+    pub seed: u64,
+}
+
+impl PlannerTraining {
+    /// Settings for a preset (`micro` or `storyworld`) with the given trained models.
+    pub fn preset(name: &str, tokenizer: &Path, identity: &Path) -> Option<Self> {
+        let base = PlannerTraining {
+            model: PlannerConfig::storyworld(0, 0, 0, 0),
+            tokenizer: tokenizer.to_path_buf(),
+            identity: identity.to_path_buf(),
+            steps: 3000,
+            batch: 8,
+            micro_batches: 2,
+            learning_rate: 5e-4,
+            warmup: 100,
+            clip: 1.0,
+            ema_decay: 0.999,
+            checkpoint_every: 250,
+            min_word_count: 2,
+            anti_overfitting: AntiOverfitting {
+                token_versions: 3,
+                face_views: true,
+                face_noise: 0.05,
+                history_mask: 0.15,
+                shuffle_cast: true,
+            },
+            seed: 0,
+        };
+        match name {
+            "storyworld" => Some(base),
+            "micro" => Some(PlannerTraining {
+                model: PlannerConfig::micro(0, 0, 0, 0),
+                steps: 10,
+                batch: 2,
+                warmup: 2,
+                ema_decay: 0.9,
+                checkpoint_every: 5,
+                min_word_count: 1,
+                anti_overfitting: AntiOverfitting {
+                    token_versions: 2,
+                    ..base.anti_overfitting.clone()
+                },
+                ..base
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Training films: each with its prompt (clean faces) and what the measures draw from.
+struct TrainingFilm {
+    film: PlannerFilm,
+    prompt: FilmPrompt,
+}
+
+/// Trains a planner on the train split of the StoryWorld dataset in `data`.
+pub fn train_planner(
+    settings: &PlannerTraining,
+    data: &Path,
+    options: &RunOptions,
+) -> Result<TrainingSummary, TrainingError> {
+    if settings.micro_batches == 0 || !settings.batch.is_multiple_of(settings.micro_batches) {
+        return Err(TrainingError::MicroBatches {
+            batch: settings.batch,
+            micro_batches: settings.micro_batches,
+        });
+    }
+    // The trained stages the planner builds on.
+    let tokenizer = KeyframeTokenizer::load(&settings.tokenizer)?;
+    let identity = IdentityEncoder::load(&settings.identity)?;
+
+    // Data: tokens and faces (cached in the run directory), vocabulary, prompts.
+    std::fs::create_dir_all(&options.out).map_err(|source| {
+        moviedreamer_nn::train::TrainError::Io {
+            path: options.out.clone(),
+            source,
+        }
+    })?;
+    let films = prepare_films(
+        data,
+        Split::Train,
+        &tokenizer,
+        &identity,
+        settings.anti_overfitting.token_versions,
+        &options.out.join("films-train.safetensors"),
+        |done, total| {
+            if options.show_progress && (done == total || done % 20 == 0) {
+                eprintln!("tokenized {done}/{total} films");
+            }
+        },
+    )?;
+    let vocabulary = Vocabulary::build(
+        films.iter().flat_map(|f| script_texts(&f.script)),
+        settings.min_word_count,
+    )?;
+    vocabulary.save(&options.out.join(VOCABULARY_FILE))?;
+    let mut model_config = settings.model.clone();
+    model_config.tokens = tokenizer.config().tokens;
+    model_config.token_dim = tokenizer.config().token_dim;
+    model_config.face_dim = identity.config().embed_dim;
+    model_config.text.vocab_size = vocabulary.len();
+    (model_config.token_mean, model_config.token_std) = token_statistics(&films)?;
+    let films = films
+        .into_iter()
+        .map(|film| {
+            let faces = film
+                .faces
+                .iter()
+                .map(|f| f.get(0)?.to_vec1::<f32>())
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let prompt = film_prompt(
+                &film.script,
+                &vocabulary,
+                model_config.text.max_words,
+                &faces,
+            )?;
+            Ok(TrainingFilm { film, prompt })
+        })
+        .collect::<Result<Vec<_>, TrainingError>>()?;
+
+    // Model, optimiser, weight average, learning-rate schedule.
+    let varmap = VarMap::new();
+    let model = Planner::new(&model_config, seeded_var_builder(&varmap, settings.seed))?;
+    for film in &films {
+        model.check_film(&film.prompt)?;
+    }
+    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
+    let mut ema = Ema::new(&varmap, settings.ema_decay)?;
+    let mut accumulator = GradAccumulator::new(&varmap);
+    let schedule = LrSchedule {
+        peak: settings.learning_rate,
+        min: settings.learning_rate / 10.0,
+        warmup_steps: settings.warmup,
+        total_steps: settings.steps,
+    };
+    let resolved = PlannerTraining {
+        model: model_config.clone(),
+        ..settings.clone()
+    };
+    let mut session = Session::open(
+        options,
+        settings.steps,
+        settings.seed,
+        &varmap,
+        &mut optimizer,
+        Some(&mut ema),
+    )?;
+
+    while session.running() {
+        // Each window draws from its own generator, seeded from the run's, so a step is the
+        // same however many threads compute it.
+        let seeds: Vec<u64> = (0..settings.batch).map(|_| session.rng.random()).collect();
+        let parts = split_ranges(settings.batch, settings.micro_batches);
+        let micro = run_parts(parts.len(), |i| {
+            let mut losses = Vec::new();
+            for &seed in &seeds[parts[i].clone()] {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                losses.push(window_loss(
+                    &model,
+                    &films,
+                    &settings.anti_overfitting,
+                    &mut rng,
+                )?);
+            }
+            let loss = (Tensor::stack(&losses, 0)?.mean_all())?;
+            Ok((loss.to_scalar::<f32>()? as f64, loss.backward()?))
+        })?;
+        let mut loss = 0.0;
+        for (part_loss, grads) in &micro {
+            loss += part_loss / micro.len() as f64;
+            accumulator.add(grads)?;
+        }
+        drop(micro);
+        let mut grads = accumulator.take()?;
+        let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
+        let lr = schedule.lr(session.step);
+        optimizer.step(&grads, lr)?;
+        ema.update()?;
+
+        session.finish_step(
+            loss,
+            serde_json::json!({ "lr": lr, "grad_norm": grad_norm }),
+        )?;
+        if session.checkpoint_due(settings.checkpoint_every) {
+            session.save(
+                &resolved,
+                &varmap,
+                &optimizer,
+                Some(&ema),
+                serde_json::Value::Null,
+            )?;
+        }
+    }
+    let summary = session.finish(&model_config, &varmap, Some(&ema))?;
+    vocabulary.save(&options.out.join(MODEL_DIR).join(VOCABULARY_FILE))?;
+    Ok(summary)
+}
+
+/// The loss of one random window, with the switched-on measures applied.
+fn window_loss(
+    model: &Planner,
+    films: &[TrainingFilm],
+    measures: &AntiOverfitting,
+    rng: &mut ChaCha8Rng,
+) -> candle_core::Result<Tensor> {
+    let film = &films[rng.random_range(0..films.len())];
+    let shots = film.prompt.shots.len();
+    let window = model.config().window;
+    // The window the planner sees when planning shot `last`.
+    let last = rng.random_range(0..shots);
+    let start = (last + 1).saturating_sub(window);
+    let version = rng.random_range(0..film.film.tokens.dim(0)?);
+    let tokens = film
+        .film
+        .tokens
+        .get(version)?
+        .narrow(0, start, last + 1 - start)?;
+
+    let mut prompt = film.prompt.clone();
+    for (member, views) in prompt.cast.iter_mut().zip(&film.film.faces) {
+        let mut face = if measures.face_views {
+            views.get(rng.random_range(0..views.dim(0)?))?
+        } else {
+            views.get(0)?
+        };
+        if measures.face_noise > 0.0 {
+            let noise = (randn(rng, face.shape(), face.device())? * measures.face_noise)?;
+            face = unit_vectors(&(face + noise)?.unsqueeze(0)?)?.squeeze(0)?;
+        }
+        member.face = face.to_vec1()?;
+    }
+    if measures.shuffle_cast {
+        let mut order: Vec<usize> = (0..prompt.cast.len()).collect();
+        order.shuffle(rng);
+        prompt = prompt.with_cast_order(&order);
+    }
+    let count = last + 1 - start;
+    let masked = (0..count)
+        .map(|i| i + 1 < count && rng.random_bool(measures.history_mask.clamp(0.0, 1.0)))
+        .collect();
+    model.training_loss(&prompt, start..last + 1, &tokens, masked, rng)
+}
+
+/// Per-dimension mean and standard deviation of the films' unaugmented tokens.
+fn token_statistics(films: &[PlannerFilm]) -> Result<(Vec<f32>, Vec<f32>), TrainingError> {
+    let all: Vec<Tensor> = films
+        .iter()
+        .map(|f| {
+            let clean = f.tokens.get(0)?;
+            let dim = clean.dim(D::Minus1)?;
+            clean.reshape(((), dim))
+        })
+        .collect::<candle_core::Result<_>>()?;
+    let all = Tensor::cat(&all, 0)?;
+    let mean = all.mean(0)?;
+    let std = (all.broadcast_sub(&mean)?.sqr()?.mean(0)? + 1e-6)?.sqrt()?;
+    Ok((mean.to_vec1()?, std.to_vec1()?))
+}
