@@ -10,15 +10,21 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_eval::reconstruction::score;
 use moviedreamer_models::identity::IdentityEncoder;
+use moviedreamer_models::planner::Planner;
+use moviedreamer_models::text::Vocabulary;
 use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::identity::Split;
-use moviedreamer_train::data::{FaceDataset, KeyframeDataset, from_tensor, to_tensor};
+use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
+use moviedreamer_train::data::{
+    FaceDataset, KeyframeDataset, from_tensor, prepare_films, to_tensor,
+};
 use moviedreamer_train::identity::evaluate_identity;
+use moviedreamer_train::planner::{VOCABULARY_FILE, evaluate_planner};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-use crate::tokenizer_cmd::{comparison_sheet, load_model};
+use crate::tokenizer_cmd::{DEFAULT_GUIDANCE, DEFAULT_STEPS, comparison_sheet, load_model};
 use crate::write_png;
 
 #[derive(Subcommand)]
@@ -36,6 +42,12 @@ pub enum EvalCommand {
     ///
     /// Writes scores.json into the output directory.
     Identity(EvalIdentityArgs),
+    /// How close a planner's tokens come to the true ones on films it never saw, teacher-
+    /// forced and planned from the script alone, and a sheet of keyframes beside their
+    /// reconstruction from the true tokens and from the planned ones.
+    ///
+    /// Writes scores.json and planned.png into the output directory.
+    Planner(EvalPlannerArgs),
 }
 
 #[derive(Args)]
@@ -91,6 +103,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
     match command {
         EvalCommand::Tokenizer(args) => tokenizer(args),
         EvalCommand::Identity(args) => identity(args),
+        EvalCommand::Planner(args) => planner(args),
     }
 }
 
@@ -218,6 +231,153 @@ fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
         args.steps,
         args.guidance,
         count as f64 / seconds,
+        report_path.display(),
+        sheet.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+pub struct EvalPlannerArgs {
+    /// A dataset made by `moviedreamer world generate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Which split to measure on: test (characters never seen in training), validation or
+    /// train.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// How many films of the split to plan (the first ones).
+    #[arg(long, default_value_t = 10)]
+    films: usize,
+    /// The planner's model directory.
+    #[arg(long, default_value = "runs/planner/model")]
+    planner: PathBuf,
+    /// The tokenizer the planner was trained on, to tokenize the films and decode the sheet.
+    #[arg(long, default_value = "runs/tokenizer/model")]
+    tokenizer: PathBuf,
+    /// The identity encoder the planner was trained with.
+    #[arg(long, default_value = "runs/identity/model")]
+    identity: PathBuf,
+    /// Shots of each of the first two films shown in the sheet.
+    #[arg(long, default_value_t = 12)]
+    sheet_shots: usize,
+    /// Output directory.
+    #[arg(long, short, default_value = "runs/eval-planner")]
+    out: PathBuf,
+}
+
+fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
+    let split = parse_split(&args.split)?;
+    let planner = Planner::load(&args.planner).with_context(|| {
+        format!(
+            "cannot load the planner from {} (train one with `moviedreamer train planner`)",
+            args.planner.display()
+        )
+    })?;
+    let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
+    let tokenizer = load_model(&args.tokenizer)?;
+    let identity = IdentityEncoder::load(&args.identity).with_context(|| {
+        format!(
+            "cannot load the identity encoder from {}",
+            args.identity.display()
+        )
+    })?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let films = prepare_films(
+        &args.data,
+        split,
+        args.films,
+        &tokenizer,
+        &identity,
+        1,
+        &args.out.join(format!("films-{}.safetensors", split.name())),
+        |done, total| eprint!("\rtokenized {done}/{total} films"),
+    )?;
+    eprintln!();
+    let started = Instant::now();
+    let (scores, planned) = evaluate_planner(&planner, &vocabulary, films, |done| {
+        eprint!("\rplanned {done}/{} films", args.films)
+    })?;
+    eprintln!();
+    let seconds = started.elapsed().as_secs_f64();
+
+    // The sheet: each keyframe, its reconstruction from its true tokens (the best the
+    // planner can do), and the planned keyframe.
+    let keyframes = KeyframeDataset::open(&args.data, split)?;
+    let mut tiles_images = Vec::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for film in planned.iter().take(2) {
+        let shots = args.sheet_shots.min(film.planned.dim(0)?);
+        let items: Vec<usize> = (0..keyframes.len())
+            .filter(|&i| keyframes.items()[i].film == film.film.number)
+            .take(shots)
+            .collect();
+        let truth = film.film.tokens.get(0)?.narrow(0, 0, shots)?;
+        let oracle =
+            from_tensor(&tokenizer.decode(&truth, DEFAULT_STEPS, DEFAULT_GUIDANCE, &mut rng)?)?;
+        let plan = from_tensor(&tokenizer.decode(
+            &film.planned.narrow(0, 0, shots)?,
+            DEFAULT_STEPS,
+            DEFAULT_GUIDANCE,
+            &mut rng,
+        )?)?;
+        for ((item, oracle), plan) in items.iter().zip(oracle).zip(plan) {
+            let original = keyframes.load_image(*item)?;
+            let name = format!(
+                "film {} shot {}",
+                film.film.number,
+                keyframes.items()[*item].shot
+            );
+            tiles_images.push((name, original, oracle, plan));
+        }
+    }
+    let tiles: Vec<Tile> = tiles_images
+        .iter()
+        .flat_map(|(name, original, oracle, plan)| {
+            [
+                Tile {
+                    image: original,
+                    caption: name.clone(),
+                },
+                Tile {
+                    image: oracle,
+                    caption: "true tokens".into(),
+                },
+                Tile {
+                    image: plan,
+                    caption: "planned".into(),
+                },
+            ]
+        })
+        .collect();
+    let sheet = args.out.join("planned.png");
+    write_png(&contact_sheet(&tiles, 9, 96, 1), &sheet)?;
+
+    let report = json!({
+        "planner": args.planner,
+        "tokenizer": args.tokenizer,
+        "identity": args.identity,
+        "data": args.data,
+        "split": split.name(),
+        "seconds": seconds,
+        "scores": scores,
+    });
+    let report_path = args.out.join("scores.json");
+    write_atomically(
+        &report_path,
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )?;
+    println!(
+        "{} keyframes of {} {} films (normalised MSE; 1 = always the mean token):\n  teacher-forced: MSE {:.3}, cosine {:.3}\n  planned:        MSE {:.3}, cosine {:.3}\n({:.0} s) wrote {} and {}",
+        scores.keyframes,
+        scores.films,
+        split.name(),
+        scores.teacher_forced_mse,
+        scores.teacher_forced_cosine,
+        scores.planned_mse,
+        scores.planned_cosine,
+        seconds,
         report_path.display(),
         sheet.display()
     );

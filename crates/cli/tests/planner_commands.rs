@@ -91,6 +91,31 @@ fn train_the_planner_and_plan_an_unseen_film() {
     assert!(out.contains("planned 6 keyframes"), "{out}");
     assert!(out.contains("[6, 2, 8]"), "{out}");
 
+    // Scores and a sheet on the unseen films.
+    let out = ok(moviedreamer(&[
+        "eval",
+        "planner",
+        "--data",
+        &path("data"),
+        "--planner",
+        &path("planner/model"),
+        "--tokenizer",
+        &path("tokenizer/model"),
+        "--identity",
+        &path("identity/model"),
+        "--sheet-shots",
+        "3",
+        "-o",
+        &path("eval"),
+    ]));
+    assert!(out.contains("teacher-forced: MSE"), "{out}");
+    let scores: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("eval/scores.json")).unwrap()).unwrap();
+    assert_eq!(scores["scores"]["keyframes"].as_u64(), Some(6));
+    assert!(scores["scores"]["planned_mse"].as_f64().unwrap().is_finite());
+    let sheet = image::open(path("eval/planned.png")).unwrap();
+    assert!(sheet.width() > 3 * 32);
+
     // A missing planner says how to make one.
     let missing = moviedreamer(&[
         "plan",

@@ -179,6 +179,7 @@ pub fn train_planner(
     let films = prepare_films(
         data,
         Split::Train,
+        usize::MAX,
         &tokenizer,
         &identity,
         settings.anti_overfitting.token_versions,
@@ -355,4 +356,117 @@ fn token_statistics(films: &[PlannerFilm]) -> Result<(Vec<f32>, Vec<f32>), Train
     let mean = all.mean(0)?;
     let std = (all.broadcast_sub(&mean)?.sqr()?.mean(0)? + 1e-6)?.sqrt()?;
     Ok((mean.to_vec1()?, std.to_vec1()?))
+}
+
+/// How close a planner's tokens come to the true ones on films it never saw, in the
+/// planner's standardised scale (a normalised MSE of 1 is what always predicting the
+/// training mean scores).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannerScores {
+    /// Films scored.
+    pub films: usize,
+    /// Keyframes scored.
+    pub keyframes: usize,
+    /// Each keyframe predicted from its true history (the window of true keyframes before
+    /// it), token by token from its own true tokens: what training fits.
+    pub teacher_forced_mse: f64,
+    /// Mean cosine similarity of those predictions to the true tokens.
+    pub teacher_forced_cosine: f64,
+    /// Whole films planned from the script alone, each keyframe from the planner's own
+    /// earlier keyframes, as in generation.
+    pub planned_mse: f64,
+    /// Mean cosine similarity of the planned tokens to the true tokens.
+    pub planned_cosine: f64,
+}
+
+/// A test film with its prompt and its planned tokens (tokenizer scale, (shots, K, D)).
+pub struct PlannedFilm {
+    /// The film and its true tokens.
+    pub film: PlannerFilm,
+    /// The tokens the planner planned for it.
+    pub planned: Tensor,
+}
+
+/// Plans every film in `films` with `planner` (faces: the portraits' mean) and scores it
+/// against the true tokens, teacher-forced and free-running.
+pub fn evaluate_planner(
+    planner: &Planner,
+    vocabulary: &Vocabulary,
+    films: Vec<PlannerFilm>,
+    mut progress: impl FnMut(usize),
+) -> Result<(PlannerScores, Vec<PlannedFilm>), TrainingError> {
+    let window = planner.config().window;
+    let (mut forced_mse, mut forced_cos, mut planned_mse, mut planned_cos) = (0.0, 0.0, 0.0, 0.0);
+    let mut keyframes = 0usize;
+    let mut planned_films = Vec::new();
+    let count = films.len();
+    for film in films {
+        let faces = film
+            .faces
+            .iter()
+            .map(|f| f.get(0)?.to_vec1::<f32>())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let prompt = film_prompt(
+            &film.script,
+            vocabulary,
+            planner.config().text.max_words,
+            &faces,
+        )?;
+        planner.check_film(&prompt)?;
+        let truth = film.tokens.get(0)?;
+        let shots = truth.dim(0)?;
+        for shot in 0..shots {
+            let start = (shot + 1).saturating_sub(window);
+            let forced = planner.teacher_forced_predictions(
+                &prompt,
+                start..shot + 1,
+                &truth.narrow(0, start, shot + 1 - start)?,
+            )?;
+            let (mse, cos) = agreement(planner, &forced.get(shot - start)?, &truth.get(shot)?)?;
+            forced_mse += mse;
+            forced_cos += cos;
+        }
+        let mut planned = Vec::with_capacity(shots);
+        planner.plan(&prompt, |_, tokens| {
+            planned.push(tokens);
+            Ok(())
+        })?;
+        let planned = Tensor::stack(&planned, 0)?;
+        for shot in 0..shots {
+            let (mse, cos) = agreement(planner, &planned.get(shot)?, &truth.get(shot)?)?;
+            planned_mse += mse;
+            planned_cos += cos;
+        }
+        keyframes += shots;
+        planned_films.push(PlannedFilm { film, planned });
+        progress(planned_films.len());
+    }
+    let n = keyframes.max(1) as f64;
+    Ok((
+        PlannerScores {
+            films: count,
+            keyframes,
+            teacher_forced_mse: forced_mse / n,
+            teacher_forced_cosine: forced_cos / n,
+            planned_mse: planned_mse / n,
+            planned_cosine: planned_cos / n,
+        },
+        planned_films,
+    ))
+}
+
+/// Normalised MSE and mean per-token cosine of one keyframe's predicted against true
+/// tokens (K, D), both given in the tokenizer's scale.
+fn agreement(
+    planner: &Planner,
+    predicted: &Tensor,
+    truth: &Tensor,
+) -> Result<(f64, f64), TrainingError> {
+    let (p, t) = (planner.normalise(predicted)?, planner.normalise(truth)?);
+    let mse = (&p - &t)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64;
+    let cos = (unit_vectors(&p)? * unit_vectors(&t)?)?
+        .sum(D::Minus1)?
+        .mean_all()?
+        .to_scalar::<f32>()? as f64;
+    Ok((mse, cos))
 }

@@ -41,12 +41,15 @@ pub struct PlannerFilm {
     pub faces: Vec<Tensor>,
 }
 
-/// Reads the films of `split`, computing their tokens and face embeddings with the given
-/// models, or reading them from `cache` (a safetensors file) when it exists. `versions`
-/// token versions are made (1 = no augmentation). `progress` is told of each film done.
+/// Reads the films of `split` (the first `max_films` of them), computing their tokens and
+/// face embeddings with the given models, or reading them from `cache` (a safetensors
+/// file) when it exists. `versions` token versions are made (1 = no augmentation).
+/// `progress` is told of each film done.
+#[allow(clippy::too_many_arguments)]
 pub fn prepare_films(
     data: &Path,
     split: Split,
+    max_films: usize,
     tokenizer: &KeyframeTokenizer,
     identity: &IdentityEncoder,
     versions: usize,
@@ -66,8 +69,8 @@ pub fn prepare_films(
     let faces = FaceDataset::open(data, split)?;
     let mut films = Vec::new();
     let mut store = BTreeMap::new();
-    let total = shots_of.len();
-    for (done, (&number, items)) in shots_of.iter().enumerate() {
+    let total = shots_of.len().min(max_films);
+    for (done, (&number, items)) in shots_of.iter().take(max_films).enumerate() {
         let film_dir = film_dir(&keyframes, items[0])?;
         let script_path = film_dir.join("script.yaml");
         let script = moviedreamer_script::load(&script_path)
