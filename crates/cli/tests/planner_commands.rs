@@ -112,7 +112,12 @@ fn train_the_planner_and_plan_an_unseen_film() {
     let scores: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path("eval/scores.json")).unwrap()).unwrap();
     assert_eq!(scores["scores"]["keyframes"].as_u64(), Some(6));
-    assert!(scores["scores"]["planned_mse"].as_f64().unwrap().is_finite());
+    assert!(
+        scores["scores"]["planned_mse"]
+            .as_f64()
+            .unwrap()
+            .is_finite()
+    );
     let sheet = image::open(path("eval/planned.png")).unwrap();
     assert!(sheet.width() > 3 * 32);
 

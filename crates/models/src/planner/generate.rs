@@ -3,7 +3,8 @@
 //! For each shot the planner sees the prefix (style and cast, always) and the last
 //! `window − 1` planned keyframes, exactly the windows it was trained on. The window is
 //! encoded once into per-layer key/value caches, then the shot's K tokens are predicted one
-//! at a time, each costing one row of attention. Only the window's keyframes are held, and
+//! at a time, each costing one row of attention. Texts are encoded once each, as their shot
+//! enters the window. Only the window's keyframes are held, and
 //! each finished keyframe is handed to the caller, so a film of 10,000 shots needs no more
 //! memory than one of 20.
 
@@ -28,9 +29,26 @@ impl Planner {
         let cfg = &self.config;
         let device = self.roles.device();
         let visual_role = self.roles.narrow(0, Role::Visual as usize, 1)?;
+        // Texts are encoded once: the prefix's now, each shot's as it enters the window.
+        let prefix: Vec<&[u32]> = std::iter::once(film.style.as_slice())
+            .chain(film.cast.iter().map(|c| c.text.as_slice()))
+            .collect();
+        let prefix_texts = self.text_rows(&prefix, false, device)?;
+        let mut shot_texts: VecDeque<Tensor> = VecDeque::with_capacity(cfg.window);
         let mut history: VecDeque<Tensor> = VecDeque::with_capacity(cfg.window);
         for shot in 0..film.shots.len() {
             let start = shot - history.len();
+            shot_texts.push_back(self.text_rows(
+                &[film.shots[shot].text.as_slice()],
+                false,
+                device,
+            )?);
+            let texts = Tensor::cat(
+                &std::iter::once(&prefix_texts)
+                    .chain(shot_texts.iter())
+                    .collect::<Vec<_>>(),
+                0,
+            )?;
             let visual = if history.is_empty() {
                 Tensor::zeros((0, cfg.token_dim), candle_core::DType::F32, device)?
             } else {
@@ -42,7 +60,8 @@ impl Planner {
                 visual,
                 masked: vec![false; shot + 1 - start],
             };
-            let (x, layout) = self.embed(&window, None::<&mut rand_chacha::ChaCha8Rng>)?;
+            let (x, layout) =
+                self.embed(&window, Some(texts), None::<&mut rand_chacha::ChaCha8Rng>)?;
             let mut caches = vec![KvCache::new(); self.blocks.len()];
             let hidden = self.run_cached(&x, &mut caches)?;
             let last = layout.len() as u32 - 1;
@@ -59,6 +78,7 @@ impl Planner {
             history.push_back(keyframe);
             if history.len() == cfg.window {
                 history.pop_front();
+                shot_texts.pop_front();
             }
         }
         Ok(())

@@ -299,8 +299,28 @@ impl Planner {
         Ok(())
     }
 
-    /// The input embeddings (1, length, dim) of a window, and its layout.
-    fn embed(&self, window: &Window, rng: Option<&mut impl Rng>) -> Result<(Tensor, Layout)> {
+    /// The projected text vectors (texts, dim) of `texts` (word ids), in order.
+    fn text_rows(&self, texts: &[&[u32]], train: bool, device: &Device) -> Result<Tensor> {
+        let max_words = self.config.text.max_words;
+        let texts: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|ids| {
+                let ids: Vec<u32> = ids.iter().take(max_words).copied().collect();
+                if ids.is_empty() { vec![0] } else { ids }
+            })
+            .collect();
+        let texts = TextBatch::pad(&texts, 0, device)?;
+        self.text_in.forward(&self.text.forward(&texts, train)?)
+    }
+
+    /// The input embeddings (1, length, dim) of a window, and its layout. `texts` holds the
+    /// text rows (style, cast, the window's shots) when the caller has them already.
+    fn embed(
+        &self,
+        window: &Window,
+        texts: Option<Tensor>,
+        rng: Option<&mut impl Rng>,
+    ) -> Result<(Tensor, Layout)> {
         let cfg = &self.config;
         let device = window.visual.device();
         let (cast, shots) = (window.film.cast.len(), window.shots.len());
@@ -309,17 +329,16 @@ impl Planner {
         let layout = Layout::new(cast, cfg.face_tokens, shots, cfg.tokens, last_visible);
 
         // Texts: style, cast descriptions, shot texts, each one vector.
-        let max_words = cfg.text.max_words;
-        let cut = |ids: &Vec<u32>| ids.iter().take(max_words).copied().collect::<Vec<_>>();
-        let texts: Vec<Vec<u32>> = std::iter::once(cut(&window.film.style))
-            .chain(window.film.cast.iter().map(|c| cut(&c.text)))
-            .chain(window.shots.iter().map(|s| cut(&s.text)))
-            .map(|ids| if ids.is_empty() { vec![0] } else { ids })
-            .collect();
-        let texts = TextBatch::pad(&texts, 0, device)?;
-        let text_rows = self
-            .text_in
-            .forward(&self.text.forward(&texts, rng.is_some())?)?;
+        let text_rows = match texts {
+            Some(rows) => rows,
+            None => {
+                let texts: Vec<&[u32]> = std::iter::once(window.film.style.as_slice())
+                    .chain(window.film.cast.iter().map(|c| c.text.as_slice()))
+                    .chain(window.shots.iter().map(|s| s.text.as_slice()))
+                    .collect();
+                self.text_rows(&texts, rng.is_some(), device)?
+            }
+        };
         // The cast's own id is added to its text and face rows, so slots can point at them.
         let cast_index = Tensor::arange(0u32, cast as u32, device)?;
         let cast_ids = self.cast_ids.index_select(&cast_index, 0)?;
@@ -460,7 +479,7 @@ impl Planner {
             visual: targets.clone(),
             masked,
         };
-        let (x, layout) = self.embed(&window, rng)?;
+        let (x, layout) = self.embed(&window, None, rng)?;
         let hidden = self.run(&x, train)?;
         let predicted = self.predict(&hidden, &layout.predict_from, train)?;
         Ok((predicted, targets))
