@@ -108,7 +108,7 @@ impl PlannerTraining {
             model: PlannerConfig::storyworld(0, 0, 0, 0),
             tokenizer: tokenizer.to_path_buf(),
             identity: identity.to_path_buf(),
-            steps: 3000,
+            steps: 1500,
             batch: 8,
             micro_batches: 2,
             learning_rate: 5e-4,
