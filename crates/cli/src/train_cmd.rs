@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
 use moviedreamer_train::planner::{PlannerTraining, train_planner};
 use moviedreamer_train::session::{RunOptions, TrainingSummary};
@@ -36,6 +37,12 @@ pub enum TrainCommand {
     /// forcing and the anti-overfitting measures. model/ holds the weights and the
     /// vocabulary (tokenizer.json). Use it with `moviedreamer plan`.
     Planner(TrainPlannerArgs),
+    /// Train the evaluator (keyframe → place, time, style, shot type, and per slot who
+    /// stands there, their pose and traits) on ground-truth keyframes only.
+    ///
+    /// The benchmark scores generated films with it; `moviedreamer eval evaluator` reports
+    /// its accuracy per attribute on unseen keyframes. Output as for the tokenizer.
+    Evaluator(RunArgs),
 }
 
 #[derive(Args)]
@@ -139,6 +146,15 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
             settings.seed = run.seed;
             let options = run.options("identity");
             let summary = train_identity(&settings, &run.data, &options)?;
+            report(&summary, settings.steps, &options);
+        }
+        TrainCommand::Evaluator(run) => {
+            let mut settings = run.settings("evaluator", EvaluatorTraining::preset)?;
+            settings.steps = run.steps.unwrap_or(settings.steps);
+            settings.batch = run.batch.unwrap_or(settings.batch);
+            settings.seed = run.seed;
+            let options = run.options("evaluator");
+            let summary = train_evaluator(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);
         }
         TrainCommand::Planner(args) => {

@@ -8,9 +8,9 @@
 
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder, VarMap, linear};
-use moviedreamer_nn::checkpoint::{CheckpointError, load_config, load_weights};
+use candle_core::{D, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::layers::{LayerNorm, TransformerBlock, patchify, sincos_positions_2d};
 use serde::{Deserialize, Serialize};
 
@@ -102,14 +102,9 @@ impl IdentityEncoder {
 
     /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
     pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
-        let config: IdentityEncoderConfig = load_config(dir)?;
-        let varmap = VarMap::new();
-        let model = Self::new(
-            &config,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )?;
-        load_weights(dir, &varmap)?;
-        Ok(model)
+        load_model_dir(dir, |config: &IdentityEncoderConfig, vb| {
+            Self::new(config, vb)
+        })
     }
 
     /// The configuration it was built with.

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarMap;
+use candle_nn::{VarBuilder, VarMap};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -158,6 +158,26 @@ pub fn load_weights(dir: &Path, varmap: &VarMap) -> Result<(), CheckpointError> 
     let path = dir.join(WEIGHTS_FILE);
     let tensors = load_tensors(&path)?;
     assign(&path, &tensors, &named_vars(varmap))
+}
+
+/// Loads a model directory written by training: reads `config.json`, builds the model with
+/// `build` (its `new(config, vb)`) on f32 CPU variables, and fills them from
+/// `model.safetensors`.
+pub fn load_model_dir<C, M>(
+    dir: &Path,
+    build: impl FnOnce(&C, VarBuilder) -> candle_core::Result<M>,
+) -> Result<M, CheckpointError>
+where
+    C: DeserializeOwned,
+{
+    let config: C = load_config(dir)?;
+    let varmap = VarMap::new();
+    let model = build(
+        &config,
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+    )?;
+    load_weights(dir, &varmap)?;
+    Ok(model)
 }
 
 /// Sets each variable from the tensor of the same name, after checking that the names and

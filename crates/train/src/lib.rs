@@ -2,11 +2,12 @@
 //! with typed labels, turns pictures into tensors and back, augments them without making
 //! their labels false, and batches them so that a resumed run sees the same batches as an
 //! uninterrupted one. One module per stage holds that stage's training loop, written to be
-//! read top to bottom: [`tokenizer`], [`identity`], [`planner`]; [`session`] is what they share around their steps (run
+//! read top to bottom: [`tokenizer`], [`identity`], [`planner`], [`evaluator`]; [`session`] is what they share around their steps (run
 //! directory, resume, logs, Ctrl-C).
 
 pub mod data;
 pub mod error;
+pub mod evaluator;
 pub mod identity;
 pub mod planner;
 pub mod session;

@@ -14,9 +14,9 @@ pub mod script_prompt;
 
 use std::path::Path;
 
-use candle_core::{D, DType, Device, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder, VarMap, linear, linear_no_bias};
-use moviedreamer_nn::checkpoint::{CheckpointError, load_config, load_weights};
+use candle_core::{D, Device, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder, linear, linear_no_bias};
+use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::init::SMALL;
 use moviedreamer_nn::layers::{
     CausalBlock, CausalBlockConfig, Dropout, KvCache, RmsNorm, Rope, causal_mask,
@@ -240,14 +240,7 @@ impl Planner {
 
     /// Loads a model directory (`config.json`, `model.safetensors`).
     pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
-        let config: PlannerConfig = load_config(dir)?;
-        let varmap = VarMap::new();
-        let model = Self::new(
-            &config,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )?;
-        load_weights(dir, &varmap)?;
-        Ok(model)
+        load_model_dir(dir, |config: &PlannerConfig, vb| Self::new(config, vb))
     }
 
     /// The configuration it was built with.

@@ -10,9 +10,9 @@ mod encoder;
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::{VarBuilder, VarMap};
-use moviedreamer_nn::checkpoint::{CheckpointError, load_config, load_weights};
+use candle_core::{DType, Result, Tensor};
+use candle_nn::VarBuilder;
+use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
     ScheduleConfig, apply_keep_mask, guidance_from_batch, run_sampler,
@@ -149,14 +149,7 @@ impl KeyframeTokenizer {
 
     /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
     pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
-        let config: TokenizerConfig = load_config(dir)?;
-        let varmap = VarMap::new();
-        let model = Self::new(
-            &config,
-            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        )?;
-        load_weights(dir, &varmap)?;
-        Ok(model)
+        load_model_dir(dir, |config: &TokenizerConfig, vb| Self::new(config, vb))
     }
 
     /// The configuration it was built with.
