@@ -331,6 +331,9 @@ pub struct EvalPlannerArgs {
     /// The identity encoder the planner was trained with.
     #[arg(long, default_value = "runs/identity/model")]
     identity: PathBuf,
+    /// Seed of a diffusion head's samples and of the sheet's decoding.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Shots of each of the first two films shown in the sheet.
     #[arg(long, default_value_t = 12)]
     sheet_shots: usize,
@@ -369,7 +372,7 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
     )?;
     eprintln!();
     let started = Instant::now();
-    let (scores, planned) = evaluate_planner(&planner, &vocabulary, films, |done| {
+    let (scores, planned) = evaluate_planner(&planner, &vocabulary, films, args.seed, |done| {
         eprint!("\rplanned {done}/{} films", args.films)
     })?;
     eprintln!();
@@ -379,7 +382,7 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
     // planner can do), and the planned keyframe.
     let keyframes = KeyframeDataset::open(&args.data, split)?;
     let mut tiles_images = Vec::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     for film in planned.iter().take(2) {
         let shots = args.sheet_shots.min(film.planned.dim(0)?);
         let items: Vec<usize> = (0..keyframes.len())

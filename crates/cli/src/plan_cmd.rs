@@ -18,6 +18,8 @@ use moviedreamer_nn::checkpoint::save_tensors;
 use moviedreamer_train::data::faces::reference_face;
 use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -32,6 +34,9 @@ pub struct PlanArgs {
     /// The trained identity encoder's model directory.
     #[arg(long, default_value = "runs/identity/model")]
     identity: PathBuf,
+    /// Seed of the samples when the planner has a diffusion head.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
@@ -105,7 +110,8 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     );
     let started = Instant::now();
     let mut keyframes = Vec::with_capacity(shots);
-    planner.plan(&prompt, |_, tokens| {
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    planner.plan(&prompt, &mut rng, |_, tokens| {
         keyframes.push(tokens);
         progress.inc(1);
         Ok(())

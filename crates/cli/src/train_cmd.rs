@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use moviedreamer_models::planner::PlannerHead;
+use moviedreamer_models::planner::diffusion_head::DiffusionHeadConfig;
 use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
 use moviedreamer_train::planner::{PlannerTraining, train_planner};
@@ -55,6 +57,10 @@ pub struct TrainPlannerArgs {
     /// The trained identity encoder's model directory.
     #[arg(long, default_value = "runs/identity/model")]
     identity: PathBuf,
+    /// The output head: regression (as in the paper) or diffusion (a small per-token
+    /// denoiser as in MAR, which samples instead of averaging) [default: the preset's].
+    #[arg(long, value_parser = ["regression", "diffusion"])]
+    head: Option<String>,
 }
 
 /// What every stage's training takes.
@@ -165,6 +171,13 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
             settings.steps = run.steps.unwrap_or(settings.steps);
             settings.batch = run.batch.unwrap_or(settings.batch);
             settings.seed = run.seed;
+            match args.head.as_deref() {
+                Some("regression") => settings.model.head = PlannerHead::Regression,
+                Some(_) => {
+                    settings.model.head = PlannerHead::Diffusion(DiffusionHeadConfig::storyworld())
+                }
+                None => {}
+            }
             let options = run.options("planner");
             let summary = train_planner(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);

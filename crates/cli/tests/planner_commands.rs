@@ -121,6 +121,39 @@ fn train_the_planner_and_plan_an_unseen_film() {
     let sheet = image::open(path("eval/planned.png")).unwrap();
     assert!(sheet.width() > 3 * 32);
 
+    // The diffusion head (as in MAR) trains and plans through the same commands.
+    ok(moviedreamer(&[
+        "train",
+        "planner",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "--head",
+        "diffusion",
+        "--steps",
+        "3",
+        "--tokenizer",
+        &path("tokenizer/model"),
+        "--identity",
+        &path("identity/model"),
+        "--out",
+        &path("planner-diffusion"),
+    ]));
+    let out = ok(moviedreamer(&[
+        "plan",
+        &path("data/test/film-00009/script.yaml"),
+        "--planner",
+        &path("planner-diffusion/model"),
+        "--identity",
+        &path("identity/model"),
+        "--seed",
+        "7",
+        "-o",
+        &path("plan-diffusion.safetensors"),
+    ]));
+    assert!(out.contains("planned 6 keyframes"), "{out}");
+
     // A missing planner says how to make one.
     let missing = moviedreamer(&[
         "plan",

@@ -16,6 +16,8 @@ use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group};
 use moviedreamer_models::planner::prompt::{CastPrompt, FilmPrompt, SLOTS, ShotPrompt};
 use moviedreamer_models::planner::{Planner, PlannerConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 const TOKENS: usize = 8;
 const TOKEN_DIM: usize = 32;
@@ -58,7 +60,8 @@ fn film(shots: usize) -> FilmPrompt {
 }
 
 fn plan(model: &Planner, film: &FilmPrompt) {
-    model.plan(film, |_, _| Ok(())).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    model.plan(film, &mut rng, |_, _| Ok(())).unwrap();
 }
 
 fn bench(c: &mut Criterion) {

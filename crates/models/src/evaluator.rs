@@ -235,6 +235,7 @@ pub fn masked_cross_entropy(logits: &Tensor, targets: &Tensor, weights: &Tensor)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::Device;
     use candle_nn::VarMap;
     use moviedreamer_nn::grad_check::assert_full_coverage;
     use moviedreamer_nn::init::seeded_var_builder;

@@ -162,6 +162,7 @@ fn cross_entropy_on_diagonal(logits: &Tensor) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::Device;
     use candle_nn::VarMap;
     use moviedreamer_nn::grad_check::assert_full_coverage;
     use moviedreamer_nn::init::seeded_var_builder;

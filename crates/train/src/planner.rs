@@ -388,13 +388,16 @@ pub struct PlannedFilm {
 }
 
 /// Plans every film in `films` with `planner` (faces: the portraits' mean) and scores it
-/// against the true tokens, teacher-forced and free-running.
+/// against the true tokens, teacher-forced and free-running; `seed` draws a diffusion
+/// head's samples.
 pub fn evaluate_planner(
     planner: &Planner,
     vocabulary: &Vocabulary,
     films: Vec<PlannerFilm>,
+    seed: u64,
     mut progress: impl FnMut(usize),
 ) -> Result<(PlannerScores, Vec<PlannedFilm>), TrainingError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let window = planner.config().window;
     let (mut forced_mse, mut forced_cos, mut planned_mse, mut planned_cos) = (0.0, 0.0, 0.0, 0.0);
     let mut keyframes = 0usize;
@@ -421,13 +424,14 @@ pub fn evaluate_planner(
                 &prompt,
                 start..shot + 1,
                 &truth.narrow(0, start, shot + 1 - start)?,
+                &mut rng,
             )?;
             let (mse, cos) = agreement(planner, &forced.get(shot - start)?, &truth.get(shot)?)?;
             forced_mse += mse;
             forced_cos += cos;
         }
         let mut planned = Vec::with_capacity(shots);
-        planner.plan(&prompt, |_, tokens| {
+        planner.plan(&prompt, &mut rng, |_, tokens| {
             planned.push(tokens);
             Ok(())
         })?;

@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 
 use candle_core::{Module, Result, Tensor};
 use moviedreamer_nn::layers::KvCache;
+use rand::Rng;
 
 use super::prompt::{FilmPrompt, Role};
 use super::{Planner, Window};
@@ -19,10 +20,12 @@ use super::{Planner, Window};
 impl Planner {
     /// Plans every shot of `film` in order, handing each keyframe's tokens (K, token_dim),
     /// in the tokenizer's scale, to `on_keyframe` with its shot index as soon as it is done.
-    /// Deterministic: the same film gives the same tokens.
+    /// `rng` draws the diffusion head's samples: the same film and seed give the same
+    /// tokens.
     pub fn plan(
         &self,
         film: &FilmPrompt,
+        rng: &mut impl Rng,
         mut on_keyframe: impl FnMut(usize, Tensor) -> Result<()>,
     ) -> Result<()> {
         self.check_film(film)?;
@@ -65,12 +68,12 @@ impl Planner {
             let mut caches = vec![KvCache::new(); self.blocks.len()];
             let hidden = self.run_cached(&x, &mut caches)?;
             let last = layout.len() as u32 - 1;
-            let mut next = self.predict(&hidden, &[last], false)?;
+            let mut next = self.next_tokens(&self.outputs(&hidden, &[last], false)?, rng)?;
             let mut tokens = vec![next.clone()];
             for _ in 1..cfg.tokens {
                 let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
                 let hidden = self.run_cached(&x, &mut caches)?;
-                next = self.predict(&hidden, &[0], false)?;
+                next = self.next_tokens(&self.outputs(&hidden, &[0], false)?, rng)?;
                 tokens.push(next.clone());
             }
             let keyframe = Tensor::cat(&tokens, 0)?;
@@ -90,12 +93,19 @@ mod tests {
     use super::super::tests::{film, micro_planner};
     use super::*;
     use candle_nn::VarMap;
+    use moviedreamer_nn::init::seeded_var_builder;
     use moviedreamer_nn::ops::max_abs_diff;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
-    fn planned(planner: &Planner, film: &FilmPrompt) -> Vec<Tensor> {
+    use crate::planner::diffusion_head::DiffusionHeadConfig;
+    use crate::planner::{PlannerConfig, PlannerHead};
+
+    fn planned(planner: &Planner, film: &FilmPrompt, seed: u64) -> Vec<Tensor> {
         let mut keyframes = Vec::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         planner
-            .plan(film, |shot, tokens| {
+            .plan(film, &mut rng, |shot, tokens| {
                 assert_eq!(shot, keyframes.len());
                 keyframes.push(tokens);
                 Ok(())
@@ -110,7 +120,7 @@ mod tests {
         let varmap = VarMap::new();
         let planner = micro_planner(&varmap);
         let film = film(10, 6);
-        let keyframes = planned(&planner, &film);
+        let keyframes = planned(&planner, &film, 0);
         assert_eq!(keyframes.len(), 10);
         assert_eq!(keyframes[0].dims(), &[3, 4]);
         // The windows generation used: shots 0..1, 0..2, 0..3, 0..4, 1..5, …, 6..10.
@@ -118,14 +128,19 @@ mod tests {
             let start = (shot + 1).saturating_sub(4);
             let tokens = Tensor::stack(&keyframes[start..=shot], 0).unwrap();
             let forced = planner
-                .teacher_forced_predictions(&film, start..shot + 1, &tokens)
+                .teacher_forced_predictions(
+                    &film,
+                    start..shot + 1,
+                    &tokens,
+                    &mut ChaCha8Rng::seed_from_u64(0),
+                )
                 .unwrap();
             let last = forced.get(shot - start).unwrap();
             let diff = max_abs_diff(&last, &keyframes[shot]).unwrap();
             assert!(diff < 1e-4, "shot {shot}: {diff}");
         }
         // And it is deterministic.
-        let again = planned(&planner, &film);
+        let again = planned(&planner, &film, 1);
         assert_eq!(
             again[9].to_vec2::<f32>().unwrap(),
             keyframes[9].to_vec2::<f32>().unwrap()
@@ -139,8 +154,44 @@ mod tests {
         let film = film(3, 6);
         let mut other = film.clone();
         other.shots[0].text = vec![11, 11, 11];
-        let a = planned(&planner, &film);
-        let b = planned(&planner, &other);
+        let a = planned(&planner, &film, 0);
+        let b = planned(&planner, &other, 0);
         assert!(max_abs_diff(&a[2], &b[2]).unwrap() > 1e-6);
+    }
+
+    #[test]
+    fn a_diffusion_head_plans_a_long_film_the_same_for_one_seed_and_otherwise_for_another() {
+        let mut cfg = PlannerConfig::micro(3, 4, 6, 12);
+        cfg.head = PlannerHead::Diffusion(DiffusionHeadConfig {
+            width: 16,
+            depth: 1,
+            sampling_steps: 3,
+            ..DiffusionHeadConfig::storyworld()
+        });
+        let varmap = VarMap::new();
+        let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
+        let film = film(7, 6);
+        let a = planned(&planner, &film, 3);
+        let b = planned(&planner, &film, 3);
+        let c = planned(&planner, &film, 4);
+        assert_eq!(a.len(), 7);
+        assert_eq!(
+            a[6].to_vec2::<f32>().unwrap(),
+            b[6].to_vec2::<f32>().unwrap()
+        );
+        assert!(max_abs_diff(&a[6], &c[6]).unwrap() > 1e-6);
+        // And it trains: one step (with a masked history keyframe) reaches every weight of
+        // planner and head.
+        let tokens = Tensor::stack(&a[0..3], 0).unwrap();
+        let loss = planner
+            .training_loss(
+                &film,
+                0..3,
+                &tokens,
+                vec![true, false, false],
+                &mut ChaCha8Rng::seed_from_u64(0),
+            )
+            .unwrap();
+        moviedreamer_nn::grad_check::assert_full_coverage(&varmap, &loss);
     }
 }

@@ -8,6 +8,7 @@
 //! visual token with an MSE plus cosine loss. [`prompt`] fixes the sequence layout;
 //! [`generate`] plans long films with a sliding window at flat memory.
 
+pub mod diffusion_head;
 pub mod generate;
 pub mod prompt;
 pub mod script_prompt;
@@ -25,6 +26,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::text::{TextBatch, TextEncoder, TextEncoderConfig};
+use diffusion_head::{DiffusionHead, DiffusionHeadConfig};
 use prompt::{FilmPrompt, Layout, ROLES, SLOTS, ShotPrompt};
 
 /// Sizes and loss weights of a planner.
@@ -70,6 +72,9 @@ pub struct PlannerConfig {
     pub mse_weight: f64,
     /// Weight of one minus the cosine similarity of the next token.
     pub cosine_weight: f64,
+    /// The output head.
+    #[serde(default)]
+    pub head: PlannerHead,
 }
 
 impl PlannerConfig {
@@ -100,6 +105,7 @@ impl PlannerConfig {
             dropout: 0.1,
             mse_weight: 1.0,
             cosine_weight: 0.5,
+            head: PlannerHead::Regression,
         }
     }
 
@@ -133,6 +139,24 @@ impl PlannerConfig {
     }
 }
 
+/// What turns the transformer's output into the next visual token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum PlannerHead {
+    /// A linear regression of the token (MSE plus cosine loss), as in the paper.
+    #[default]
+    Regression,
+    /// A small per-token diffusion model conditioned on the output, as in MAR: planning
+    /// samples a token instead of taking the mean of the likely ones.
+    Diffusion(DiffusionHeadConfig),
+}
+
+#[derive(Debug, Clone)]
+enum Head {
+    Regression(Linear),
+    Diffusion(DiffusionHead),
+}
+
 /// The planner's weights.
 #[derive(Debug, Clone)]
 pub struct Planner {
@@ -149,7 +173,7 @@ pub struct Planner {
     blocks: Vec<CausalBlock>,
     rope: Rope,
     norm: RmsNorm,
-    head: Linear,
+    head: Head,
     token_mean: Tensor,
     token_std: Tensor,
 }
@@ -231,7 +255,17 @@ impl Planner {
                 &device,
             )?,
             norm: RmsNorm::new(config.dim, 1e-5, vb.pp("norm"))?,
-            head: linear_no_bias(config.dim, config.token_dim, vb.pp("head"))?,
+            head: match &config.head {
+                PlannerHead::Regression => {
+                    Head::Regression(linear_no_bias(config.dim, config.token_dim, vb.pp("head"))?)
+                }
+                PlannerHead::Diffusion(head) => Head::Diffusion(DiffusionHead::new(
+                    head,
+                    config.dim,
+                    config.token_dim,
+                    vb.pp("diffusion_head"),
+                )?),
+            },
             token_mean: stats(&config.token_mean, 0.0)?,
             token_std: stats(&config.token_std, 1.0)?,
             config: config.clone(),
@@ -400,11 +434,20 @@ impl Planner {
         Ok((x.unsqueeze(0)?, layout))
     }
 
-    /// Predicted next tokens (normalised) at `positions` of the final hidden states.
-    fn predict(&self, hidden: &Tensor, positions: &[u32], train: bool) -> Result<Tensor> {
+    /// The normalised final states at `positions` (rows, dim): what the head reads.
+    fn outputs(&self, hidden: &Tensor, positions: &[u32], train: bool) -> Result<Tensor> {
         let positions = Tensor::new(positions, hidden.device())?;
         let picked = hidden.squeeze(0)?.index_select(&positions, 0)?;
-        self.head.forward(&self.norm.forward(&picked, train)?)
+        self.norm.forward(&picked, train)
+    }
+
+    /// The next tokens (normalised) the head makes of `outputs`: the regression, or a
+    /// sample of the diffusion head.
+    fn next_tokens(&self, outputs: &Tensor, rng: &mut impl Rng) -> Result<Tensor> {
+        match &self.head {
+            Head::Regression(head) => head.forward(outputs),
+            Head::Diffusion(head) => head.sample(outputs, self.config.token_dim, rng),
+        }
     }
 
     /// The training loss of one window of a film: `shots` (a range of the film's shots, at
@@ -419,30 +462,38 @@ impl Planner {
         masked: Vec<bool>,
         rng: &mut impl Rng,
     ) -> Result<Tensor> {
-        let (predicted, targets) = self.teacher_forced(film, shots, tokens, masked, Some(rng))?;
-        self.loss(&predicted, &targets)
+        let (outputs, targets) =
+            self.teacher_forced(film, shots, tokens, masked, Some(&mut *rng))?;
+        match &self.head {
+            Head::Regression(head) => self.regression_loss(&head.forward(&outputs)?, &targets),
+            Head::Diffusion(head) => head.loss(&outputs, &targets, rng),
+        }
     }
 
     /// Every visual token of a window predicted from the true ones before it, in tokenizer
-    /// scale (shots, K, token_dim): what training fits, without dropout or masking.
+    /// scale (shots, K, token_dim): what training fits, without dropout or masking. `rng`
+    /// draws the diffusion head's samples.
     pub fn teacher_forced_predictions(
         &self,
         film: &FilmPrompt,
         shots: std::ops::Range<usize>,
         tokens: &Tensor,
+        rng: &mut impl Rng,
     ) -> Result<Tensor> {
         let masked = vec![false; shots.len()];
-        let (predicted, _) = self.teacher_forced(
+        let (outputs, _) = self.teacher_forced(
             film,
             shots,
             tokens,
             masked,
             None::<&mut rand_chacha::ChaCha8Rng>,
         )?;
+        let predicted = self.next_tokens(&outputs, rng)?;
         self.denormalise(&predicted.reshape(tokens.shape())?)
     }
 
-    /// Normalised predictions and targets (rows, token_dim) of a window; dropout when `rng`.
+    /// The head's inputs (rows, dim) and the normalised targets (rows, token_dim) of a
+    /// window; in training (`rng` given) with dropout.
     fn teacher_forced(
         &self,
         film: &FilmPrompt,
@@ -474,12 +525,12 @@ impl Planner {
         };
         let (x, layout) = self.embed(&window, None, rng)?;
         let hidden = self.run(&x, train)?;
-        let predicted = self.predict(&hidden, &layout.predict_from, train)?;
-        Ok((predicted, targets))
+        let outputs = self.outputs(&hidden, &layout.predict_from, train)?;
+        Ok((outputs, targets))
     }
 
-    /// MSE plus cosine loss of predicted against target tokens (rows, token_dim).
-    pub fn loss(&self, predicted: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    /// MSE plus cosine loss of regressed against target tokens (rows, token_dim).
+    pub fn regression_loss(&self, predicted: &Tensor, targets: &Tensor) -> Result<Tensor> {
         let mse = (predicted - targets)?.sqr()?.mean_all()?;
         let dot = (predicted * targets)?.sum(D::Minus1)?;
         let norms = (predicted.sqr()?.sum(D::Minus1)? * targets.sqr()?.sum(D::Minus1)?)?
@@ -513,6 +564,7 @@ impl Planner {
 mod tests {
     use super::*;
     use crate::planner::prompt::CastPrompt;
+    use candle_nn::VarMap;
     use moviedreamer_nn::grad_check::assert_full_coverage;
     use moviedreamer_nn::init::seeded_var_builder;
     use moviedreamer_nn::ops::randn;
@@ -566,18 +618,18 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let targets = randn(&mut rng, (5, 4), &Device::Cpu).unwrap();
         let exact = planner
-            .loss(&targets, &targets)
+            .regression_loss(&targets, &targets)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
         assert!(exact.abs() < 1e-5, "{exact}");
         let off = planner
-            .loss(&(&targets * 0.5).unwrap(), &targets)
+            .regression_loss(&(&targets * 0.5).unwrap(), &targets)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
         let opposite = planner
-            .loss(&targets.neg().unwrap(), &targets)
+            .regression_loss(&targets.neg().unwrap(), &targets)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
