@@ -154,7 +154,7 @@ pub enum PlannerHead {
 #[derive(Debug, Clone)]
 enum Head {
     Regression(Linear),
-    Diffusion(DiffusionHead),
+    Diffusion(Box<DiffusionHead>),
 }
 
 /// The planner's weights.
@@ -259,12 +259,12 @@ impl Planner {
                 PlannerHead::Regression => {
                     Head::Regression(linear_no_bias(config.dim, config.token_dim, vb.pp("head"))?)
                 }
-                PlannerHead::Diffusion(head) => Head::Diffusion(DiffusionHead::new(
+                PlannerHead::Diffusion(head) => Head::Diffusion(Box::new(DiffusionHead::new(
                     head,
                     config.dim,
                     config.token_dim,
                     vb.pp("diffusion_head"),
-                )?),
+                )?)),
             },
             token_mean: stats(&config.token_mean, 0.0)?,
             token_std: stats(&config.token_std, 1.0)?,
