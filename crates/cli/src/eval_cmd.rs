@@ -334,7 +334,8 @@ pub struct EvalPlannerArgs {
     /// Seed of a diffusion head's samples and of the sheet's decoding.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Shots of each of the first two films shown in the sheet.
+    /// Shots of each of the first two films shown in the sheet, spread evenly over the
+    /// film (the first, and then every film-length / N shots).
     #[arg(long, default_value_t = 12)]
     sheet_shots: usize,
     /// Output directory.
@@ -384,20 +385,20 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
     let mut tiles_images = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     for film in planned.iter().take(2) {
-        let shots = args.sheet_shots.min(film.planned.dim(0)?);
-        let items: Vec<usize> = (0..keyframes.len())
+        let length = film.planned.dim(0)?;
+        let shown = args.sheet_shots.min(length);
+        let picked: Vec<u32> = (0..shown).map(|i| (i * length / shown) as u32).collect();
+        let film_items: Vec<usize> = (0..keyframes.len())
             .filter(|&i| keyframes.items()[i].film == film.film.number)
-            .take(shots)
             .collect();
-        let truth = film.film.tokens.get(0)?.narrow(0, 0, shots)?;
-        let oracle =
-            from_tensor(&tokenizer.decode(&truth, DEFAULT_STEPS, DEFAULT_GUIDANCE, &mut rng)?)?;
-        let plan = from_tensor(&tokenizer.decode(
-            &film.planned.narrow(0, 0, shots)?,
-            DEFAULT_STEPS,
-            DEFAULT_GUIDANCE,
-            &mut rng,
-        )?)?;
+        let items: Vec<usize> = picked.iter().map(|&s| film_items[s as usize]).collect();
+        let picked = candle_core::Tensor::new(picked.as_slice(), &Device::Cpu)?;
+        let decode = |tokens: &candle_core::Tensor, rng: &mut ChaCha8Rng| {
+            let tokens = tokens.index_select(&picked, 0)?;
+            from_tensor(&tokenizer.decode(&tokens, DEFAULT_STEPS, DEFAULT_GUIDANCE, rng)?)
+        };
+        let oracle = decode(&film.film.tokens.get(0)?, &mut rng)?;
+        let plan = decode(&film.planned, &mut rng)?;
         for ((item, oracle), plan) in items.iter().zip(oracle).zip(plan) {
             let original = keyframes.load_image(*item)?;
             let name = format!(
