@@ -1,40 +1,15 @@
 //! Training the evaluator and measuring its accuracy, as a user runs them, at the micro
 //! preset.
 
-use std::process::{Command, Output};
+mod common;
 
-fn moviedreamer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    stdout
-}
+use common::{moviedreamer, ok, small_world};
 
 #[test]
 fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    ok(moviedreamer(&[
-        "world",
-        "generate",
-        "--films",
-        "10",
-        "--shots",
-        "4",
-        "--size",
-        "32",
-        "--frames",
-        "8",
-        "--out",
-        &path("data"),
-    ]));
+    small_world(&dir.path().join("data"), 4, 32);
     let out = ok(moviedreamer(&[
         "train",
         "evaluator",
@@ -69,20 +44,7 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     assert_eq!(rows[4]["cases"].as_u64(), Some(12));
 
     // The evaluator reads the size it was trained at, and says so.
-    ok(moviedreamer(&[
-        "world",
-        "generate",
-        "--films",
-        "10",
-        "--shots",
-        "2",
-        "--size",
-        "64",
-        "--frames",
-        "8",
-        "--out",
-        &path("big"),
-    ]));
+    small_world(&dir.path().join("big"), 2, 64);
     let wrong = moviedreamer(&[
         "eval",
         "evaluator",

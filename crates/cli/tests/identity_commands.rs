@@ -1,21 +1,9 @@
 //! Training the identity encoder and measuring it, as a user runs them, at the micro preset.
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn moviedreamer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    stdout
-}
+use common::{moviedreamer, ok};
 
 #[test]
 fn train_identity_then_measure_it_on_unseen_characters() {

@@ -1,40 +1,15 @@
 //! Training the planner on top of a tokenizer and an identity encoder, then planning a film
 //! the planner never saw, as a user runs it, at the micro presets.
 
-use std::process::{Command, Output};
+mod common;
 
-fn moviedreamer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(output: Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    stdout
-}
+use common::{moviedreamer, ok, small_world};
 
 #[test]
 fn train_the_planner_and_plan_an_unseen_film() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    ok(moviedreamer(&[
-        "world",
-        "generate",
-        "--films",
-        "10",
-        "--shots",
-        "6",
-        "--size",
-        "32",
-        "--frames",
-        "8",
-        "--out",
-        &path("data"),
-    ]));
+    small_world(&dir.path().join("data"), 6, 32);
     for stage in ["tokenizer", "identity"] {
         ok(moviedreamer(&[
             "train",

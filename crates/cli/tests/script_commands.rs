@@ -222,8 +222,17 @@ fn every_command_explains_itself() {
         vec!["world", "preview", "--help"],
         vec!["train", "--help"],
         vec!["train", "tokenizer", "--help"],
+        vec!["train", "identity", "--help"],
+        vec!["train", "planner", "--help"],
+        vec!["train", "evaluator", "--help"],
         vec!["tokenize", "--help"],
         vec!["reconstruct", "--help"],
+        vec!["plan", "--help"],
+        vec!["eval", "--help"],
+        vec!["eval", "tokenizer", "--help"],
+        vec!["eval", "identity", "--help"],
+        vec!["eval", "planner", "--help"],
+        vec!["eval", "evaluator", "--help"],
     ] {
         let output = moviedreamer(&args);
         assert!(output.status.success(), "{args:?}");

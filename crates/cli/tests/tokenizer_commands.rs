@@ -1,38 +1,14 @@
 //! Training the tokenizer and using it, as a user runs it, at the micro preset.
 
-use std::process::{Command, Output};
+mod common;
 
-fn moviedreamer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
-        .args(args)
-        .output()
-        .expect("the moviedreamer binary runs")
-}
-
-fn ok(output: Output) -> String {
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{err}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use common::{moviedreamer, ok, small_world};
 
 #[test]
 fn train_resume_tokenize_and_reconstruct() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    ok(moviedreamer(&[
-        "world",
-        "generate",
-        "--films",
-        "10",
-        "--shots",
-        "4",
-        "--size",
-        "32",
-        "--frames",
-        "8",
-        "--out",
-        &path("data"),
-    ]));
+    small_world(&dir.path().join("data"), 4, 32);
     let train = [
         "train",
         "tokenizer",

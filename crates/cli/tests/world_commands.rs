@@ -1,13 +1,8 @@
 //! `moviedreamer world …` as a user runs it.
 
-use std::process::{Command, Output};
+mod common;
 
-fn moviedreamer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
-        .args(args)
-        .output()
-        .expect("the moviedreamer binary runs")
-}
+use common::moviedreamer;
 
 #[test]
 fn preview_writes_a_film_sheet_and_a_cast_sheet() {

@@ -15,10 +15,7 @@ use moviedreamer_models::evaluator::{
     Attribute, Evaluator, EvaluatorConfig, Reading, masked_cross_entropy,
 };
 use moviedreamer_nn::init::seeded_var_builder;
-use moviedreamer_nn::optim::{
-    AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
-};
-use moviedreamer_nn::parallel::{run_parts, split_ranges};
+use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::{Split, TRAIT_NAMES, TRAIT_SIZES};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -29,6 +26,7 @@ use crate::data::labels::{
 };
 use crate::data::{Augment, BatchPosition, Batches, KeyframeDataset, KeyframeLabels, load_batch};
 use crate::error::TrainingError;
+use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
 /// The scene attributes, in the order of [`scene_targets`].
@@ -123,6 +121,18 @@ impl EvaluatorTraining {
     }
 }
 
+impl EvaluatorTraining {
+    fn optimiser(&self) -> OptimiserSettings {
+        OptimiserSettings {
+            learning_rate: self.learning_rate,
+            warmup: self.warmup,
+            steps: self.steps,
+            clip: self.clip,
+            ema_decay: self.ema_decay,
+        }
+    }
+}
+
 /// Trains an evaluator on the train split of the StoryWorld dataset in `data`.
 pub fn train_evaluator(
     settings: &EvaluatorTraining,
@@ -148,22 +158,13 @@ pub fn train_evaluator(
 
     let varmap = VarMap::new();
     let model = Evaluator::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
-    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
-    let mut ema = Ema::new(&varmap, settings.ema_decay)?;
-    let mut accumulator = GradAccumulator::new(&varmap);
-    let schedule = LrSchedule {
-        peak: settings.learning_rate,
-        min: settings.learning_rate / 10.0,
-        warmup_steps: settings.warmup,
-        total_steps: settings.steps,
-    };
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
     let mut session = Session::open(
         options,
         settings.steps,
         settings.seed,
         &varmap,
-        &mut optimizer,
-        Some(&mut ema),
+        &mut optimisation,
     )?;
     if let Some(position) = session.resumed::<BatchPosition>() {
         batches.seek(position)?;
@@ -179,34 +180,18 @@ pub fn train_evaluator(
             &device,
         )?;
         let parts = split_ranges(images.dim(0)?, settings.micro_batches);
-        let micro = run_parts(parts.len(), |i| {
+        let report = optimisation.step(session.step, parts.len(), |i| {
             let part = &parts[i];
             let reading = model.forward(&images.narrow(0, part.start, part.len())?, true)?;
-            let loss = reading_loss(&reading, &labels[part.clone()])?;
-            Ok((loss.to_scalar::<f32>()? as f64, loss.backward()?))
+            reading_loss(&reading, &labels[part.clone()])
         })?;
-        let mut loss = 0.0;
-        for (part_loss, grads) in &micro {
-            loss += part_loss / micro.len() as f64;
-            accumulator.add(grads)?;
-        }
-        drop(micro);
-        let mut grads = accumulator.take()?;
-        let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
-        let lr = schedule.lr(session.step);
-        optimizer.step(&grads, lr)?;
-        ema.update()?;
-
-        session.finish_step(
-            loss,
-            serde_json::json!({ "lr": lr, "grad_norm": grad_norm }),
-        )?;
+        session.finish_step(report)?;
         if session.checkpoint_due(settings.checkpoint_every) {
             let position = serde_json::to_value(batches.position()).unwrap_or_default();
-            session.save(settings, &varmap, &optimizer, Some(&ema), position)?;
+            session.save(settings, &varmap, &optimisation, position)?;
         }
     }
-    Ok(session.finish(&settings.model, &varmap, Some(&ema))?)
+    Ok(session.finish(&settings.model, &optimisation)?)
 }
 
 /// The targets of a batch as tensors: per scene attribute (batch,), and per slot row

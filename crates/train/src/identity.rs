@@ -17,7 +17,6 @@ use moviedreamer_models::identity::{
     IdentityEncoder, IdentityEncoderConfig, contrastive_loss, unit_vectors,
 };
 use moviedreamer_nn::init::seeded_var_builder;
-use moviedreamer_nn::optim::{AdamW, AdamWConfig, Ema, LrSchedule, clip_grad_norm};
 use moviedreamer_nn::parallel::{run_parts, split_ranges};
 use moviedreamer_storyworld::identity::Split;
 use rand::Rng;
@@ -26,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{FaceDataset, FaceSource, to_tensor};
 use crate::error::TrainingError;
+use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
 /// Everything an identity training run is made of.
@@ -84,6 +84,18 @@ impl IdentityTraining {
     }
 }
 
+impl IdentityTraining {
+    fn optimiser(&self) -> OptimiserSettings {
+        OptimiserSettings {
+            learning_rate: self.learning_rate,
+            warmup: self.warmup,
+            steps: self.steps,
+            clip: self.clip,
+            ema_decay: self.ema_decay,
+        }
+    }
+}
+
 /// Trains an identity encoder on the faces of the train split of the StoryWorld dataset in
 /// `data`, writing checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into the
 /// run directory. Resumed, it continues exactly where it stopped.
@@ -108,21 +120,13 @@ pub fn train_identity(
     // Model, optimiser, weight average, learning-rate schedule.
     let varmap = VarMap::new();
     let model = IdentityEncoder::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
-    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
-    let mut ema = Ema::new(&varmap, settings.ema_decay)?;
-    let schedule = LrSchedule {
-        peak: settings.learning_rate,
-        min: settings.learning_rate / 10.0,
-        warmup_steps: settings.warmup,
-        total_steps: settings.steps,
-    };
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
     let mut session = Session::open(
         options,
         settings.steps,
         settings.seed,
         &varmap,
-        &mut optimizer,
-        Some(&mut ema),
+        &mut optimisation,
     )?;
 
     let size = settings.model.image_size as u32;
@@ -140,38 +144,24 @@ pub fn train_identity(
         }
         let images = to_tensor(&views, &Device::Cpu)?;
         // The embeddings of the 2B views on the cores side by side; the loss needs them all.
-        let parts = split_ranges(images.dim(0)?, 2);
-        let embeddings = run_parts(parts.len(), |i| {
-            model.forward(&images.narrow(0, parts[i].start, parts[i].len())?, true)
+        let report = optimisation.step(session.step, 1, |_| {
+            let parts = split_ranges(images.dim(0)?, 2);
+            let embeddings = run_parts(parts.len(), |i| {
+                model.forward(&images.narrow(0, parts[i].start, parts[i].len())?, true)
+            })?;
+            let embeddings = Tensor::cat(&embeddings, 0)?;
+            contrastive_loss(
+                &embeddings.narrow(0, 0, settings.batch)?,
+                &embeddings.narrow(0, settings.batch, settings.batch)?,
+                settings.temperature,
+            )
         })?;
-        let embeddings = Tensor::cat(&embeddings, 0)?;
-        let loss = contrastive_loss(
-            &embeddings.narrow(0, 0, settings.batch)?,
-            &embeddings.narrow(0, settings.batch, settings.batch)?,
-            settings.temperature,
-        )?;
-        let mut grads = loss.backward()?;
-        let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
-        let lr = schedule.lr(session.step);
-        optimizer.step(&grads, lr)?;
-        ema.update()?;
-
-        let loss = loss.to_scalar::<f32>()? as f64;
-        session.finish_step(
-            loss,
-            serde_json::json!({ "lr": lr, "grad_norm": grad_norm }),
-        )?;
+        session.finish_step(report)?;
         if session.checkpoint_due(settings.checkpoint_every) {
-            session.save(
-                settings,
-                &varmap,
-                &optimizer,
-                Some(&ema),
-                serde_json::Value::Null,
-            )?;
+            session.save(settings, &varmap, &optimisation, serde_json::Value::Null)?;
         }
     }
-    Ok(session.finish(&settings.model, &varmap, Some(&ema))?)
+    Ok(session.finish(&settings.model, &optimisation)?)
 }
 
 /// How well an identity encoder recognises characters.

@@ -3,12 +3,14 @@
 //! their labels false, and batches them so that a resumed run sees the same batches as an
 //! uninterrupted one. One module per stage holds that stage's training loop, written to be
 //! read top to bottom: [`tokenizer`], [`identity`], [`planner`], [`evaluator`]; [`session`] is what they share around their steps (run
-//! directory, resume, logs, Ctrl-C).
+//! directory, resume, logs, Ctrl-C) and [`optimisation`] the step itself (parts of the batch
+//! side by side, gradients averaged and clipped, AdamW, EMA).
 
 pub mod data;
 pub mod error;
 pub mod evaluator;
 pub mod identity;
+pub mod optimisation;
 pub mod planner;
 pub mod session;
 pub mod tokenizer;

@@ -22,10 +22,7 @@ use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::ops::randn;
-use moviedreamer_nn::optim::{
-    AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
-};
-use moviedreamer_nn::parallel::{run_parts, split_ranges};
+use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::Split;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -34,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{PlannerFilm, prepare_films};
 use crate::error::TrainingError;
+use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{MODEL_DIR, RunOptions, Session, TrainingSummary};
 
 /// The vocabulary file kept beside the planner's weights.
@@ -153,6 +151,18 @@ struct TrainingFilm {
     prompt: FilmPrompt,
 }
 
+impl PlannerTraining {
+    fn optimiser(&self) -> OptimiserSettings {
+        OptimiserSettings {
+            learning_rate: self.learning_rate,
+            warmup: self.warmup,
+            steps: self.steps,
+            clip: self.clip,
+            ema_decay: self.ema_decay,
+        }
+    }
+}
+
 /// Trains a planner on the train split of the StoryWorld dataset in `data`.
 pub fn train_planner(
     settings: &PlannerTraining,
@@ -225,15 +235,7 @@ pub fn train_planner(
     for film in &films {
         model.check_film(&film.prompt)?;
     }
-    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
-    let mut ema = Ema::new(&varmap, settings.ema_decay)?;
-    let mut accumulator = GradAccumulator::new(&varmap);
-    let schedule = LrSchedule {
-        peak: settings.learning_rate,
-        min: settings.learning_rate / 10.0,
-        warmup_steps: settings.warmup,
-        total_steps: settings.steps,
-    };
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
     let resolved = PlannerTraining {
         model: model_config.clone(),
         ..settings.clone()
@@ -243,8 +245,7 @@ pub fn train_planner(
         settings.steps,
         settings.seed,
         &varmap,
-        &mut optimizer,
-        Some(&mut ema),
+        &mut optimisation,
     )?;
 
     while session.running() {
@@ -252,47 +253,22 @@ pub fn train_planner(
         // same however many threads compute it.
         let seeds: Vec<u64> = (0..settings.batch).map(|_| session.rng.random()).collect();
         let parts = split_ranges(settings.batch, settings.micro_batches);
-        let micro = run_parts(parts.len(), |i| {
-            let mut losses = Vec::new();
-            for &seed in &seeds[parts[i].clone()] {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                losses.push(window_loss(
-                    &model,
-                    &films,
-                    &settings.anti_overfitting,
-                    &mut rng,
-                )?);
-            }
-            let loss = (Tensor::stack(&losses, 0)?.mean_all())?;
-            Ok((loss.to_scalar::<f32>()? as f64, loss.backward()?))
+        let report = optimisation.step(session.step, parts.len(), |i| {
+            let losses = seeds[parts[i].clone()]
+                .iter()
+                .map(|&seed| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    window_loss(&model, &films, &settings.anti_overfitting, &mut rng)
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Tensor::stack(&losses, 0)?.mean_all()
         })?;
-        let mut loss = 0.0;
-        for (part_loss, grads) in &micro {
-            loss += part_loss / micro.len() as f64;
-            accumulator.add(grads)?;
-        }
-        drop(micro);
-        let mut grads = accumulator.take()?;
-        let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
-        let lr = schedule.lr(session.step);
-        optimizer.step(&grads, lr)?;
-        ema.update()?;
-
-        session.finish_step(
-            loss,
-            serde_json::json!({ "lr": lr, "grad_norm": grad_norm }),
-        )?;
+        session.finish_step(report)?;
         if session.checkpoint_due(settings.checkpoint_every) {
-            session.save(
-                &resolved,
-                &varmap,
-                &optimizer,
-                Some(&ema),
-                serde_json::Value::Null,
-            )?;
+            session.save(&resolved, &varmap, &optimisation, serde_json::Value::Null)?;
         }
     }
-    let summary = session.finish(&model_config, &varmap, Some(&ema))?;
+    let summary = session.finish(&model_config, &optimisation)?;
     vocabulary.save(&options.out.join(MODEL_DIR).join(VOCABULARY_FILE))?;
     Ok(summary)
 }

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use candle_core::DType;
 use candle_nn::VarMap;
-use moviedreamer_nn::optim::{AdamW, Ema};
 use moviedreamer_nn::train::{
     Interrupt, MetricsLog, Progress, RngState, RunDir, TrainError, TrainerState,
 };
@@ -16,6 +15,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::optimisation::{Optimisation, StepReport};
 
 /// Name of the model directory a run leaves in its output directory.
 pub const MODEL_DIR: &str = "model";
@@ -71,11 +72,14 @@ impl Session {
         total_steps: u64,
         seed: u64,
         varmap: &VarMap,
-        optimizer: &mut AdamW,
-        ema: Option<&mut Ema>,
+        optimisation: &mut Optimisation,
     ) -> Result<Self, TrainError> {
         let run = RunDir::open(&options.out, options.resume)?;
-        let resumed = run.resume(varmap, optimizer, ema)?;
+        let resumed = run.resume(
+            varmap,
+            &mut optimisation.optimizer,
+            Some(&mut optimisation.ema),
+        )?;
         let step = resumed.as_ref().map_or(0, |state| state.step);
         let rng = match resumed.as_ref().and_then(|state| state.rng.as_ref()) {
             Some(saved) => saved.restore()?,
@@ -114,13 +118,10 @@ impl Session {
         self.step < self.total_steps && !self.interrupt.requested()
     }
 
-    /// Counts a finished step: logs `record` (with "step" and "loss" added) and moves the
-    /// progress bar.
-    pub fn finish_step(
-        &mut self,
-        loss: f64,
-        mut record: serde_json::Value,
-    ) -> Result<(), TrainError> {
+    /// Counts a finished step: logs it (step, loss, learning rate, gradient norm) and moves
+    /// the progress bar.
+    pub fn finish_step(&mut self, report: StepReport) -> Result<(), TrainError> {
+        let (loss, mut record) = (report.loss, report.record());
         self.step += 1;
         self.recent.push(loss);
         if let Some(fields) = record.as_object_mut() {
@@ -144,8 +145,7 @@ impl Session {
         &self,
         settings: &impl Serialize,
         varmap: &VarMap,
-        optimizer: &AdamW,
-        ema: Option<&Ema>,
+        optimisation: &Optimisation,
         extra: serde_json::Value,
     ) -> Result<(), TrainError> {
         let state = TrainerState {
@@ -154,28 +154,28 @@ impl Session {
             extra,
         };
         self.progress.suspend(|| {
-            self.run
-                .save_checkpoint(&state, settings, varmap, optimizer, ema)
+            self.run.save_checkpoint(
+                &state,
+                settings,
+                varmap,
+                &optimisation.optimizer,
+                Some(&optimisation.ema),
+            )
         })?;
         self.metrics.plot_loss(&self.run.loss_plot_path())
     }
 
-    /// Ends the run: writes `model/` (the EMA weights if there is an EMA, else the weights,
-    /// in f16) with `config`, and sums up.
+    /// Ends the run: writes `model/` (the EMA weights, in f16) with `config`, and sums up.
     pub fn finish(
         self,
         config: &impl Serialize,
-        varmap: &VarMap,
-        ema: Option<&Ema>,
+        optimisation: &Optimisation,
     ) -> Result<TrainingSummary, TrainError> {
         self.progress.finish();
         let model_dir = self.run.path().join(MODEL_DIR);
-        match ema {
-            Some(ema) => ema.save_model(&model_dir, config, DType::F16)?,
-            None => {
-                moviedreamer_nn::checkpoint::save_model(&model_dir, config, varmap, DType::F16)?
-            }
-        }
+        optimisation
+            .ema
+            .save_model(&model_dir, config, DType::F16)?;
         let tail = &self.recent[self.recent.len().saturating_sub(50)..];
         Ok(TrainingSummary {
             steps: self.step,

@@ -11,10 +11,7 @@ use candle_core::Device;
 use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
 use moviedreamer_nn::init::seeded_var_builder;
-use moviedreamer_nn::optim::{
-    AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
-};
-use moviedreamer_nn::parallel::{run_parts, split_ranges};
+use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::Split;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Augment, BatchPosition, Batches, KeyframeDataset, load_batch};
 use crate::error::TrainingError;
+use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
 /// Everything a tokenizer training run is made of.
@@ -87,6 +85,18 @@ impl TokenizerTraining {
     }
 }
 
+impl TokenizerTraining {
+    fn optimiser(&self) -> OptimiserSettings {
+        OptimiserSettings {
+            learning_rate: self.learning_rate,
+            warmup: self.warmup,
+            steps: self.steps,
+            clip: self.clip,
+            ema_decay: self.ema_decay,
+        }
+    }
+}
+
 /// Trains a tokenizer on the train split of the StoryWorld dataset in `data`, writing
 /// checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into the run directory.
 /// Resumed, it continues exactly where it stopped.
@@ -118,15 +128,7 @@ pub fn train_tokenizer(
     let varmap = VarMap::new();
     let model =
         KeyframeTokenizer::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
-    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default())?;
-    let mut ema = Ema::new(&varmap, settings.ema_decay)?;
-    let mut accumulator = GradAccumulator::new(&varmap);
-    let schedule = LrSchedule {
-        peak: settings.learning_rate,
-        min: settings.learning_rate / 10.0,
-        warmup_steps: settings.warmup,
-        total_steps: settings.steps,
-    };
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
 
     // Resume: weights, optimiser, EMA, the noise generator and the place in the data.
     let mut session = Session::open(
@@ -134,8 +136,7 @@ pub fn train_tokenizer(
         settings.steps,
         settings.seed,
         &varmap,
-        &mut optimizer,
-        Some(&mut ema),
+        &mut optimisation,
     )?;
     if let Some(position) = session.resumed::<BatchPosition>() {
         batches.seek(position)?;
@@ -154,36 +155,20 @@ pub fn train_tokenizer(
         // the step is the same however many threads compute it.
         let parts = split_ranges(images.dim(0)?, settings.micro_batches);
         let seeds: Vec<u64> = parts.iter().map(|_| session.rng.random()).collect();
-        let micro = run_parts(parts.len(), |i| {
+        let report = optimisation.step(session.step, parts.len(), |i| {
             let part = &parts[i];
-            let loss = model.training_loss(
+            model.training_loss(
                 &images.narrow(0, part.start, part.len())?,
                 &mut ChaCha8Rng::seed_from_u64(seeds[i]),
-            )?;
-            Ok((loss.to_scalar::<f32>()? as f64, loss.backward()?))
+            )
         })?;
-        let mut loss = 0.0;
-        for (part_loss, grads) in &micro {
-            loss += part_loss / micro.len() as f64;
-            accumulator.add(grads)?;
-        }
-        drop(micro);
-        let mut grads = accumulator.take()?;
-        let grad_norm = clip_grad_norm(&mut grads, &varmap, settings.clip)?;
-        let lr = schedule.lr(session.step);
-        optimizer.step(&grads, lr)?;
-        ema.update()?;
-
-        session.finish_step(
-            loss,
-            serde_json::json!({ "lr": lr, "grad_norm": grad_norm }),
-        )?;
+        session.finish_step(report)?;
         if session.checkpoint_due(settings.checkpoint_every) {
             let position = serde_json::to_value(batches.position()).unwrap_or_default();
-            session.save(settings, &varmap, &optimizer, Some(&ema), position)?;
+            session.save(settings, &varmap, &optimisation, position)?;
         }
     }
-    Ok(session.finish(&settings.model, &varmap, Some(&ema))?)
+    Ok(session.finish(&settings.model, &optimisation)?)
 }
 
 #[cfg(test)]
