@@ -73,14 +73,9 @@ pub struct EvaluatorTraining {
     pub batch: usize,
     /// Equal parts each batch is split into, computed side by side (must divide `batch`).
     pub micro_batches: usize,
-    /// Peak learning rate.
-    pub learning_rate: f64,
-    /// Steps of linear warm-up.
-    pub warmup: u64,
-    /// Gradient-norm clipping threshold.
-    pub clip: f64,
-    /// EMA decay of the weights that are kept.
-    pub ema_decay: f64,
+    /// Learning rate, warm-up, clipping and weight average.
+    #[serde(flatten)]
+    pub optimiser: OptimiserSettings,
     /// Steps between checkpoints.
     pub checkpoint_every: u64,
     /// Augmentation of the training keyframes.
@@ -97,10 +92,12 @@ impl EvaluatorTraining {
             steps: 3000,
             batch: 32,
             micro_batches: 2,
-            learning_rate: 1e-3,
-            warmup: 100,
-            clip: 1.0,
-            ema_decay: 0.999,
+            optimiser: OptimiserSettings {
+                learning_rate: 1e-3,
+                warmup: 100,
+                clip: 1.0,
+                ema_decay: 0.999,
+            },
             checkpoint_every: 250,
             augment: Augment::default(),
             seed: 0,
@@ -111,24 +108,15 @@ impl EvaluatorTraining {
                 model: evaluator_config("micro", 32)?,
                 steps: 10,
                 batch: 4,
-                warmup: 2,
-                ema_decay: 0.9,
                 checkpoint_every: 5,
+                optimiser: OptimiserSettings {
+                    warmup: 2,
+                    ema_decay: 0.9,
+                    ..base.optimiser
+                },
                 ..base
             }),
             _ => None,
-        }
-    }
-}
-
-impl EvaluatorTraining {
-    fn optimiser(&self) -> OptimiserSettings {
-        OptimiserSettings {
-            learning_rate: self.learning_rate,
-            warmup: self.warmup,
-            steps: self.steps,
-            clip: self.clip,
-            ema_decay: self.ema_decay,
         }
     }
 }
@@ -158,7 +146,7 @@ pub fn train_evaluator(
 
     let varmap = VarMap::new();
     let model = Evaluator::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
-    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
     let mut session = Session::open(
         options,
         settings.steps,

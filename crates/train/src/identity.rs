@@ -37,14 +37,9 @@ pub struct IdentityTraining {
     pub steps: u64,
     /// Different characters per step (two views each).
     pub batch: usize,
-    /// Peak learning rate.
-    pub learning_rate: f64,
-    /// Steps of linear warm-up.
-    pub warmup: u64,
-    /// Gradient-norm clipping threshold.
-    pub clip: f64,
-    /// EMA decay of the weights that are kept.
-    pub ema_decay: f64,
+    /// Learning rate, warm-up, clipping and weight average.
+    #[serde(flatten)]
+    pub optimiser: OptimiserSettings,
     /// Softmax temperature of the contrastive loss.
     pub temperature: f64,
     /// Steps between checkpoints.
@@ -60,10 +55,12 @@ impl IdentityTraining {
             model: IdentityEncoderConfig::storyworld(),
             steps: 1500,
             batch: 64,
-            learning_rate: 1e-3,
-            warmup: 50,
-            clip: 1.0,
-            ema_decay: 0.995,
+            optimiser: OptimiserSettings {
+                learning_rate: 1e-3,
+                warmup: 50,
+                clip: 1.0,
+                ema_decay: 0.995,
+            },
             temperature: 0.1,
             checkpoint_every: 250,
             seed: 0,
@@ -74,24 +71,15 @@ impl IdentityTraining {
                 model: IdentityEncoderConfig::micro(),
                 steps: 12,
                 batch: 4,
-                warmup: 2,
-                ema_decay: 0.9,
                 checkpoint_every: 6,
+                optimiser: OptimiserSettings {
+                    warmup: 2,
+                    ema_decay: 0.9,
+                    ..base.optimiser
+                },
                 ..base
             }),
             _ => None,
-        }
-    }
-}
-
-impl IdentityTraining {
-    fn optimiser(&self) -> OptimiserSettings {
-        OptimiserSettings {
-            learning_rate: self.learning_rate,
-            warmup: self.warmup,
-            steps: self.steps,
-            clip: self.clip,
-            ema_decay: self.ema_decay,
         }
     }
 }
@@ -120,7 +108,7 @@ pub fn train_identity(
     // Model, optimiser, weight average, learning-rate schedule.
     let varmap = VarMap::new();
     let model = IdentityEncoder::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
-    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
     let mut session = Session::open(
         options,
         settings.steps,

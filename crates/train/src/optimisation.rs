@@ -8,16 +8,16 @@ use moviedreamer_nn::optim::{
     AdamW, AdamWConfig, Ema, GradAccumulator, LrSchedule, clip_grad_norm,
 };
 use moviedreamer_nn::parallel::run_parts;
+use serde::{Deserialize, Serialize};
 
-/// What the optimiser is set to; every loop's settings hold these.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What the optimiser is set to; every loop's settings hold these (flattened, so a
+/// settings file lists them beside the loop's own).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct OptimiserSettings {
     /// Peak learning rate (after warm-up; decays to a tenth by the last step).
     pub learning_rate: f64,
     /// Steps of linear warm-up.
     pub warmup: u64,
-    /// Steps in all.
-    pub steps: u64,
     /// Gradient-norm clipping threshold.
     pub clip: f64,
     /// EMA decay of the weights that are kept.
@@ -55,8 +55,13 @@ impl StepReport {
 }
 
 impl Optimisation {
-    /// AdamW (default betas and weight decay), an EMA and the schedule over `varmap`.
-    pub fn new(varmap: &VarMap, settings: OptimiserSettings) -> candle_core::Result<Self> {
+    /// AdamW (default betas and weight decay), an EMA and the schedule over `varmap`, for a
+    /// run of `steps` steps.
+    pub fn new(
+        varmap: &VarMap,
+        settings: OptimiserSettings,
+        steps: u64,
+    ) -> candle_core::Result<Self> {
         Ok(Optimisation {
             varmap: varmap.clone(),
             optimizer: AdamW::new(varmap, AdamWConfig::default())?,
@@ -66,7 +71,7 @@ impl Optimisation {
                 peak: settings.learning_rate,
                 min: settings.learning_rate / 10.0,
                 warmup_steps: settings.warmup,
-                total_steps: settings.steps,
+                total_steps: steps,
             },
             clip: settings.clip,
         })

@@ -81,14 +81,9 @@ pub struct PlannerTraining {
     pub batch: usize,
     /// Equal parts each batch is split into, computed side by side (must divide `batch`).
     pub micro_batches: usize,
-    /// Peak learning rate.
-    pub learning_rate: f64,
-    /// Steps of linear warm-up.
-    pub warmup: u64,
-    /// Gradient-norm clipping threshold.
-    pub clip: f64,
-    /// EMA decay of the weights that are kept.
-    pub ema_decay: f64,
+    /// Learning rate, warm-up, clipping and weight average.
+    #[serde(flatten)]
+    pub optimiser: OptimiserSettings,
     /// Steps between checkpoints.
     pub checkpoint_every: u64,
     /// Words seen fewer times than this in the training scripts read as unknown.
@@ -109,10 +104,12 @@ impl PlannerTraining {
             steps: 1500,
             batch: 8,
             micro_batches: 2,
-            learning_rate: 5e-4,
-            warmup: 100,
-            clip: 1.0,
-            ema_decay: 0.999,
+            optimiser: OptimiserSettings {
+                learning_rate: 5e-4,
+                warmup: 100,
+                clip: 1.0,
+                ema_decay: 0.999,
+            },
             checkpoint_every: 250,
             min_word_count: 2,
             anti_overfitting: AntiOverfitting {
@@ -130,10 +127,13 @@ impl PlannerTraining {
                 model: PlannerConfig::micro(0, 0, 0, 0),
                 steps: 10,
                 batch: 2,
-                warmup: 2,
-                ema_decay: 0.9,
                 checkpoint_every: 5,
                 min_word_count: 1,
+                optimiser: OptimiserSettings {
+                    warmup: 2,
+                    ema_decay: 0.9,
+                    ..base.optimiser
+                },
                 anti_overfitting: AntiOverfitting {
                     token_versions: 2,
                     ..base.anti_overfitting.clone()
@@ -149,18 +149,6 @@ impl PlannerTraining {
 struct TrainingFilm {
     film: PlannerFilm,
     prompt: FilmPrompt,
-}
-
-impl PlannerTraining {
-    fn optimiser(&self) -> OptimiserSettings {
-        OptimiserSettings {
-            learning_rate: self.learning_rate,
-            warmup: self.warmup,
-            steps: self.steps,
-            clip: self.clip,
-            ema_decay: self.ema_decay,
-        }
-    }
 }
 
 /// Trains a planner on the train split of the StoryWorld dataset in `data`.
@@ -235,7 +223,7 @@ pub fn train_planner(
     for film in &films {
         model.check_film(&film.prompt)?;
     }
-    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
     let resolved = PlannerTraining {
         model: model_config.clone(),
         ..settings.clone()

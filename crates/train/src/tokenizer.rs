@@ -35,14 +35,9 @@ pub struct TokenizerTraining {
     /// ([`moviedreamer_nn::parallel`]); their gradients are averaged. A fixed number, so that
     /// a run gives the same weights on any machine. Must divide `batch`.
     pub micro_batches: usize,
-    /// Peak learning rate.
-    pub learning_rate: f64,
-    /// Steps of linear warm-up.
-    pub warmup: u64,
-    /// Gradient-norm clipping threshold.
-    pub clip: f64,
-    /// EMA decay of the weights that are kept.
-    pub ema_decay: f64,
+    /// Learning rate, warm-up, clipping and weight average.
+    #[serde(flatten)]
+    pub optimiser: OptimiserSettings,
     /// Steps between checkpoints.
     pub checkpoint_every: u64,
     /// Augmentation of the training keyframes.
@@ -59,10 +54,12 @@ impl TokenizerTraining {
             steps: 5000,
             batch: 16,
             micro_batches: 2,
-            learning_rate: 5e-4,
-            warmup: 100,
-            clip: 1.0,
-            ema_decay: 0.999,
+            optimiser: OptimiserSettings {
+                learning_rate: 5e-4,
+                warmup: 100,
+                clip: 1.0,
+                ema_decay: 0.999,
+            },
             checkpoint_every: 250,
             augment: Augment::default(),
             seed: 0,
@@ -74,25 +71,16 @@ impl TokenizerTraining {
                 steps: 20,
                 batch: 4,
                 micro_batches: 2,
-                learning_rate: 1e-3,
-                warmup: 2,
-                ema_decay: 0.9,
                 checkpoint_every: 10,
+                optimiser: OptimiserSettings {
+                    learning_rate: 1e-3,
+                    warmup: 2,
+                    ema_decay: 0.9,
+                    ..base.optimiser
+                },
                 ..base
             }),
             _ => None,
-        }
-    }
-}
-
-impl TokenizerTraining {
-    fn optimiser(&self) -> OptimiserSettings {
-        OptimiserSettings {
-            learning_rate: self.learning_rate,
-            warmup: self.warmup,
-            steps: self.steps,
-            clip: self.clip,
-            ema_decay: self.ema_decay,
         }
     }
 }
@@ -128,7 +116,7 @@ pub fn train_tokenizer(
     let varmap = VarMap::new();
     let model =
         KeyframeTokenizer::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
-    let mut optimisation = Optimisation::new(&varmap, settings.optimiser())?;
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
 
     // Resume: weights, optimiser, EMA, the noise generator and the place in the data.
     let mut session = Session::open(
