@@ -16,6 +16,7 @@ use moviedreamer_models::text::Vocabulary;
 use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::identity::Split;
 use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
+use moviedreamer_train::data::films::model_fingerprint;
 use moviedreamer_train::data::{
     FaceDataset, KeyframeDataset, from_tensor, prepare_films, to_tensor,
 };
@@ -369,6 +370,10 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
         &identity,
         1,
         &args.out.join(format!("films-{}.safetensors", split.name())),
+        &json!({
+            "tokenizer": model_fingerprint(&args.tokenizer),
+            "identity": model_fingerprint(&args.identity),
+        }),
         |done, total| eprint!("\rtokenized {done}/{total} films"),
     )?;
     eprintln!();

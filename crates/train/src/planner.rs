@@ -29,6 +29,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::films::model_fingerprint;
 use crate::data::{PlannerFilm, prepare_films};
 use crate::error::TrainingError;
 use crate::optimisation::{Optimisation, OptimiserSettings};
@@ -182,6 +183,10 @@ pub fn train_planner(
         &identity,
         settings.anti_overfitting.token_versions,
         &options.out.join("films-train.safetensors"),
+        &serde_json::json!({
+            "tokenizer": model_fingerprint(&settings.tokenizer),
+            "identity": model_fingerprint(&settings.identity),
+        }),
         |done, total| {
             if options.show_progress && (done == total || done % 20 == 0) {
                 eprintln!("tokenized {done}/{total} films");

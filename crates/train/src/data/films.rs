@@ -14,7 +14,7 @@ use candle_core::{DType, Device, Tensor};
 use image::RgbImage;
 use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
-use moviedreamer_nn::checkpoint::{load_tensors, save_tensors};
+use moviedreamer_nn::checkpoint::{load_tensors, save_tensors, write_atomically};
 use moviedreamer_script::Script;
 use moviedreamer_storyworld::identity::Split;
 use rand::SeedableRng;
@@ -43,8 +43,10 @@ pub struct PlannerFilm {
 
 /// Reads the films of `split` (the first `max_films` of them), computing their tokens and
 /// face embeddings with the given models, or reading them from `cache` (a safetensors
-/// file) when it exists. `versions` token versions are made (1 = no augmentation).
-/// `progress` is told of each film done.
+/// file) when it was made from the same `sources`: a description of the models and
+/// settings (for example their paths and configs), kept beside the cache in `<cache>.json`.
+/// `versions` token versions are made (1 = no augmentation). `progress` is told of each
+/// film done.
 #[allow(clippy::too_many_arguments)]
 pub fn prepare_films(
     data: &Path,
@@ -54,6 +56,7 @@ pub fn prepare_films(
     identity: &IdentityEncoder,
     versions: usize,
     cache: &Path,
+    sources: &serde_json::Value,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<PlannerFilm>, TrainingError> {
     let keyframes = KeyframeDataset::open(data, split)?;
@@ -61,7 +64,13 @@ pub fn prepare_films(
     for (i, item) in keyframes.items().iter().enumerate() {
         shots_of.entry(item.film).or_default().push(i);
     }
-    let cached = if cache.is_file() {
+    let key_path = cache.with_extension("json");
+    let key = serde_json::json!({ "data": data, "split": split.name(), "films": max_films, "versions": versions, "sources": sources });
+    let same_sources = std::fs::read_to_string(&key_path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|saved| saved == key);
+    let cached = if cache.is_file() && same_sources {
         Some(load_tensors(cache)?)
     } else {
         None
@@ -79,8 +88,8 @@ pub fn prepare_films(
                 message: err.to_string(),
             })?
             .script;
-        let key = |what: &str| format!("film-{number:05}/{what}");
-        let tokens = match cached.as_ref().and_then(|c| c.get(&key("tokens"))) {
+        let name = |what: &str| format!("film-{number:05}/{what}");
+        let tokens = match cached.as_ref().and_then(|c| c.get(&name("tokens"))) {
             Some(tokens) => tokens.clone(),
             None => film_tokens(&keyframes, items, tokenizer, versions, number as u64)?,
         };
@@ -88,15 +97,15 @@ pub fn prepare_films(
         for (c, member) in script.characters.iter().enumerate() {
             let embeddings = match cached
                 .as_ref()
-                .and_then(|m| m.get(&key(&format!("face/{c}"))))
+                .and_then(|m| m.get(&name(&format!("face/{c}"))))
             {
                 Some(e) => e.clone(),
                 None => member_faces(&faces, identity, number, &member.id)?,
             };
-            store.insert(key(&format!("face/{c}")), embeddings.clone());
+            store.insert(name(&format!("face/{c}")), embeddings.clone());
             cast_faces.push(embeddings);
         }
-        store.insert(key("tokens"), tokens.clone());
+        store.insert(name("tokens"), tokens.clone());
         films.push(PlannerFilm {
             number,
             script,
@@ -107,8 +116,33 @@ pub fn prepare_films(
     }
     if cached.is_none() {
         save_tensors(cache, &store, DType::F32)?;
+        write_atomically(
+            &key_path,
+            serde_json::to_string_pretty(&key)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
     }
     Ok(films)
+}
+
+/// What identifies a trained model directory for caching: its path, its config, and the
+/// size and modification time of its weights (so retraining into the same place counts as
+/// a different model).
+pub fn model_fingerprint(dir: &Path) -> serde_json::Value {
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
+    let weights = std::fs::metadata(dir.join("model.safetensors")).ok();
+    let modified = weights
+        .as_ref()
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos().to_string());
+    serde_json::json!({
+        "path": dir,
+        "config": config,
+        "weights_bytes": weights.map(|m| m.len()),
+        "weights_modified": modified,
+    })
 }
 
 fn film_dir(keyframes: &KeyframeDataset, item: usize) -> Result<PathBuf, DataError> {
