@@ -58,3 +58,14 @@ pub enum TrainingError {
         batch: usize,
     },
 }
+
+/// Checks that a batch of `batch` splits into `micro_batches` equal parts.
+pub fn check_micro_batches(batch: usize, micro_batches: usize) -> Result<(), TrainingError> {
+    if micro_batches == 0 || !batch.is_multiple_of(micro_batches) {
+        return Err(TrainingError::MicroBatches {
+            batch,
+            micro_batches,
+        });
+    }
+    Ok(())
+}

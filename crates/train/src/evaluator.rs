@@ -16,7 +16,7 @@ use moviedreamer_models::evaluator::{
 };
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
-use moviedreamer_storyworld::identity::{Split, TRAIT_NAMES, TRAIT_SIZES};
+use moviedreamer_storyworld::identity::{TRAIT_NAMES, TRAIT_SIZES};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -24,8 +24,10 @@ use serde::{Deserialize, Serialize};
 use crate::data::labels::{
     LOCATION_CLASSES, POSE_CLASSES, SHOT_TYPE_CLASSES, SLOT_CLASSES, STYLE_CLASSES, TIME_CLASSES,
 };
-use crate::data::{Augment, BatchPosition, Batches, KeyframeDataset, KeyframeLabels, load_batch};
-use crate::error::TrainingError;
+use crate::data::{
+    Augment, BatchPosition, KeyframeDataset, KeyframeLabels, load_batch, training_batches,
+};
+use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
@@ -128,21 +130,13 @@ pub fn train_evaluator(
     options: &RunOptions,
 ) -> Result<TrainingSummary, TrainingError> {
     let device = Device::Cpu;
-    if settings.micro_batches == 0 || !settings.batch.is_multiple_of(settings.micro_batches) {
-        return Err(TrainingError::MicroBatches {
-            batch: settings.batch,
-            micro_batches: settings.micro_batches,
-        });
-    }
-    let dataset = KeyframeDataset::open(data, Split::Train)?;
-    if dataset.image_size() as usize != settings.model.image_size {
-        return Err(TrainingError::ImageSize {
-            path: data.to_path_buf(),
-            expected: settings.model.image_size,
-            found: dataset.image_size(),
-        });
-    }
-    let mut batches = Batches::new(dataset.len(), settings.batch, settings.seed, true)?;
+    check_micro_batches(settings.batch, settings.micro_batches)?;
+    let (dataset, mut batches) = training_batches(
+        data,
+        settings.model.image_size,
+        settings.batch,
+        settings.seed,
+    )?;
 
     let varmap = VarMap::new();
     let model = Evaluator::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::films::model_fingerprint;
 use crate::data::{PlannerFilm, prepare_films};
-use crate::error::TrainingError;
+use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{MODEL_DIR, RunOptions, Session, TrainingSummary};
 
@@ -158,12 +158,7 @@ pub fn train_planner(
     data: &Path,
     options: &RunOptions,
 ) -> Result<TrainingSummary, TrainingError> {
-    if settings.micro_batches == 0 || !settings.batch.is_multiple_of(settings.micro_batches) {
-        return Err(TrainingError::MicroBatches {
-            batch: settings.batch,
-            micro_batches: settings.micro_batches,
-        });
-    }
+    check_micro_batches(settings.batch, settings.micro_batches)?;
     // The trained stages the planner builds on.
     let tokenizer = KeyframeTokenizer::load(&settings.tokenizer)?;
     let identity = IdentityEncoder::load(&settings.identity)?;

@@ -12,13 +12,12 @@ use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
-use moviedreamer_storyworld::identity::Split;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Augment, BatchPosition, Batches, KeyframeDataset, load_batch};
-use crate::error::TrainingError;
+use crate::data::{Augment, BatchPosition, load_batch, training_batches};
+use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
@@ -94,23 +93,15 @@ pub fn train_tokenizer(
     options: &RunOptions,
 ) -> Result<TrainingSummary, TrainingError> {
     let device = Device::Cpu;
-    if settings.micro_batches == 0 || !settings.batch.is_multiple_of(settings.micro_batches) {
-        return Err(TrainingError::MicroBatches {
-            batch: settings.batch,
-            micro_batches: settings.micro_batches,
-        });
-    }
+    check_micro_batches(settings.batch, settings.micro_batches)?;
 
     // Data.
-    let dataset = KeyframeDataset::open(data, Split::Train)?;
-    if dataset.image_size() as usize != settings.model.image_size {
-        return Err(TrainingError::ImageSize {
-            path: data.to_path_buf(),
-            expected: settings.model.image_size,
-            found: dataset.image_size(),
-        });
-    }
-    let mut batches = Batches::new(dataset.len(), settings.batch, settings.seed, true)?;
+    let (dataset, mut batches) = training_batches(
+        data,
+        settings.model.image_size,
+        settings.batch,
+        settings.seed,
+    )?;
 
     // Model, optimiser, weight average, learning-rate schedule.
     let varmap = VarMap::new();

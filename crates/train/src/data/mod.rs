@@ -20,5 +20,5 @@ pub use error::DataError;
 pub use faces::{FaceCharacter, FaceDataset, FaceSource};
 pub use films::{PlannerFilm, prepare_films};
 pub use labels::{ActorLabels, KeyframeLabels, PixelBox};
-pub use loader::load_batch;
+pub use loader::{load_batch, training_batches};
 pub use tensor::{from_tensor, to_tensor};
