@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use crate::tokenizer_cmd::{DEFAULT_GUIDANCE, DEFAULT_STEPS, comparison_sheet, load_model};
-use crate::write_png;
+use crate::{load_trained, write_png};
 
 #[derive(Subcommand)]
 pub enum EvalCommand {
@@ -141,12 +141,7 @@ fn parse_split(name: &str) -> anyhow::Result<Split> {
 
 fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
     let split = parse_split(&args.split)?;
-    let model = Evaluator::load(&args.model).with_context(|| {
-        format!(
-            "cannot load the evaluator from {} (train one with `moviedreamer train evaluator`)",
-            args.model.display()
-        )
-    })?;
+    let model = load_trained(&args.model, "evaluator", Evaluator::load)?;
     let dataset = KeyframeDataset::open(&args.data, split)?;
     if dataset.image_size() as usize != model.config().image_size {
         bail!(
@@ -190,12 +185,7 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
 
 fn identity(args: EvalIdentityArgs) -> anyhow::Result<ExitCode> {
     let split = parse_split(&args.split)?;
-    let model = IdentityEncoder::load(&args.model).with_context(|| {
-        format!(
-            "cannot load the identity encoder from {} (train one with `moviedreamer train identity`)",
-            args.model.display()
-        )
-    })?;
+    let model = load_trained(&args.model, "identity encoder", IdentityEncoder::load)?;
     let faces = FaceDataset::open(&args.data, split)?;
     let started = Instant::now();
     let scores = evaluate_identity(&model, &faces)?;
@@ -346,20 +336,10 @@ pub struct EvalPlannerArgs {
 
 fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
     let split = parse_split(&args.split)?;
-    let planner = Planner::load(&args.planner).with_context(|| {
-        format!(
-            "cannot load the planner from {} (train one with `moviedreamer train planner`)",
-            args.planner.display()
-        )
-    })?;
+    let planner = load_trained(&args.planner, "planner", Planner::load)?;
     let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
     let tokenizer = load_model(&args.tokenizer)?;
-    let identity = IdentityEncoder::load(&args.identity).with_context(|| {
-        format!(
-            "cannot load the identity encoder from {}",
-            args.identity.display()
-        )
-    })?;
+    let identity = load_trained(&args.identity, "identity encoder", IdentityEncoder::load)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let films = prepare_films(

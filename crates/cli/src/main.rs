@@ -96,6 +96,25 @@ fn single_threaded_kernels() {
     }
 }
 
+/// Loads the trained `stage` model in `dir` with `load`, or says which command trains one.
+fn load_trained<M, E>(
+    dir: &std::path::Path,
+    stage: &str,
+    load: impl FnOnce(&std::path::Path) -> Result<M, E>,
+) -> anyhow::Result<M>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use anyhow::Context;
+    load(dir).with_context(|| {
+        format!(
+            "cannot load the {stage} from {} (train one with `moviedreamer train {}`)",
+            dir.display(),
+            stage.split(' ').next().unwrap_or(stage)
+        )
+    })
+}
+
 /// Writes a picture as PNG, atomically: a reader never sees half a file.
 fn write_png(image: &image::RgbImage, path: &std::path::Path) -> anyhow::Result<()> {
     let mut bytes = std::io::Cursor::new(Vec::new());

@@ -18,6 +18,8 @@ use moviedreamer_nn::checkpoint::save_tensors;
 use moviedreamer_train::data::faces::reference_face;
 use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
+
+use crate::load_trained;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -42,19 +44,9 @@ pub struct PlanArgs {
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let loaded = moviedreamer_script::load(&args.script)?;
     let script = loaded.script;
-    let planner = Planner::load(&args.planner).with_context(|| {
-        format!(
-            "cannot load the planner from {} (train one with `moviedreamer train planner`)",
-            args.planner.display()
-        )
-    })?;
+    let planner = load_trained(&args.planner, "planner", Planner::load)?;
     let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
-    let identity = IdentityEncoder::load(&args.identity).with_context(|| {
-        format!(
-            "cannot load the identity encoder from {} (train one with `moviedreamer train identity`)",
-            args.identity.display()
-        )
-    })?;
+    let identity = load_trained(&args.identity, "identity encoder", IdentityEncoder::load)?;
 
     // Each character's identity: the mean embedding of its reference faces.
     let base = args.script.parent().map(PathBuf::from).unwrap_or_default();

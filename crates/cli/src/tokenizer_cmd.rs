@@ -16,7 +16,7 @@ use moviedreamer_train::data::{from_tensor, to_tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::write_png;
+use crate::{load_trained, write_png};
 
 /// Decoder sampling steps unless told otherwise (see docs/results/tokenizer.md).
 pub const DEFAULT_STEPS: usize = 20;
@@ -79,12 +79,7 @@ fn load_images(paths: &[PathBuf], size: u32) -> anyhow::Result<Vec<image::RgbIma
 }
 
 pub fn load_model(dir: &Path) -> anyhow::Result<KeyframeTokenizer> {
-    KeyframeTokenizer::load(dir).with_context(|| {
-        format!(
-            "cannot load the tokenizer from {} (train one with `moviedreamer train tokenizer`)",
-            dir.display()
-        )
-    })
+    load_trained(dir, "tokenizer", KeyframeTokenizer::load)
 }
 
 impl KeyframesAndModel {
