@@ -66,7 +66,9 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.output.join(MANIFEST_FILE).display()
     );
     println!();
-    println!("Not built yet: the planner, renderer and animator (and so the MP4, storyboard");
-    println!("and report) do not exist in this version; see docs/architecture.md for the plan.");
+    println!("Not built yet: the renderer and animator (and so the MP4, storyboard and");
+    println!("report), and no trained models are bundled. The tokenizer, identity encoder,");
+    println!("planner and evaluator train with `moviedreamer train …` (see the README);");
+    println!("docs/architecture.md has the plan.");
     Ok(ExitCode::SUCCESS)
 }
