@@ -132,6 +132,15 @@ pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Writes `report` as `scores.json` in `out` (made if missing), atomically, and returns its
+/// path.
+fn write_report(out: &std::path::Path, report: &serde_json::Value) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let path = out.join("scores.json");
+    write_atomically(&path, serde_json::to_string_pretty(report)?.as_bytes())?;
+    Ok(path)
+}
+
 fn parse_split(name: &str) -> anyhow::Result<Split> {
     match Split::ALL.into_iter().find(|s| s.name() == name) {
         Some(split) => Ok(split),
@@ -157,19 +166,13 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
     );
     let accuracies = evaluate_evaluator(&model, &dataset, |n| progress.inc(n as u64))?;
     progress.finish_and_clear();
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let report = json!({
         "model": args.model,
         "data": args.data,
         "split": split.name(),
         "accuracy": accuracies,
     });
-    let report_path = args.out.join("scores.json");
-    write_atomically(
-        &report_path,
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
+    let report_path = write_report(&args.out, &report)?;
     println!("| attribute | cases | accuracy |\n| --- | ---: | ---: |");
     for a in &accuracies {
         println!(
@@ -196,13 +199,7 @@ fn identity(args: EvalIdentityArgs) -> anyhow::Result<ExitCode> {
         "seconds": started.elapsed().as_secs_f64(),
         "scores": scores,
     });
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let report_path = args.out.join("scores.json");
-    write_atomically(
-        &report_path,
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
+    let report_path = write_report(&args.out, &report)?;
     println!(
         "{} {} keyframe faces of {} characters: right cast member {:.1}% (among the film's cast), {:.1}% (among all)\nwrote {}",
         scores.faces,
@@ -282,11 +279,7 @@ fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
         "ssim": scores.ssim,
         "pictures": scores.pictures,
     });
-    let report_path = args.out.join("scores.json");
-    write_atomically(
-        &report_path,
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
+    let report_path = write_report(&args.out, &report)?;
     println!(
         "{count} {} keyframes: PSNR {:.2} dB, SSIM {:.4} ({} steps, guidance {}; {:.1} keyframes/s)\nwrote {} and {}",
         split.name(),
@@ -425,11 +418,7 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
         "seconds": seconds,
         "scores": scores,
     });
-    let report_path = args.out.join("scores.json");
-    write_atomically(
-        &report_path,
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )?;
+    let report_path = write_report(&args.out, &report)?;
     println!(
         "{} keyframes of {} {} films (normalised MSE; 1 = always the mean token):\n  teacher-forced: MSE {:.3}, cosine {:.3}\n  planned:        MSE {:.3}, cosine {:.3}\n({:.0} s) wrote {} and {}",
         scores.keyframes,

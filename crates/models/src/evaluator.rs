@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use candle_core::{D, DType, Module, Result, Tensor};
+use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::init::SMALL;
@@ -213,25 +213,6 @@ impl Evaluator {
     }
 }
 
-/// Mean cross-entropy of `logits` (rows, classes) against class indices `targets` (rows,)
-/// u32, counting only rows where `weights` (rows,) is 1; composed of differentiable ops.
-pub fn masked_cross_entropy(logits: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<Tensor> {
-    let max = logits.max_keepdim(D::Minus1)?.detach();
-    let log_sum_exp = (logits
-        .broadcast_sub(&max)?
-        .exp()?
-        .sum_keepdim(D::Minus1)?
-        .log()?
-        + max)?
-        .squeeze(D::Minus1)?;
-    let picked = logits
-        .gather(&targets.unsqueeze(D::Minus1)?, D::Minus1)?
-        .squeeze(D::Minus1)?;
-    let weights = weights.to_dtype(DType::F32)?;
-    let total = ((log_sum_exp - picked)? * &weights)?.sum_all()?;
-    total / weights.sum_all()?.to_scalar::<f32>()?.max(1.0) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,19 +258,5 @@ mod tests {
             loss = (loss + t.sqr().unwrap().mean_all().unwrap()).unwrap();
         }
         assert_full_coverage(&varmap, &loss);
-    }
-
-    #[test]
-    fn masked_cross_entropy_skips_rows_and_matches_the_formula() {
-        let logits = Tensor::new(&[[2f32, 0.0], [0.0, 0.0], [5.0, -5.0]], &Device::Cpu).unwrap();
-        let targets = Tensor::new(&[0u32, 1, 1], &Device::Cpu).unwrap();
-        let weights = Tensor::new(&[1f32, 1.0, 0.0], &Device::Cpu).unwrap();
-        let loss = masked_cross_entropy(&logits, &targets, &weights)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        // Row 1: ln(1 + e^-2); row 2: ln 2; row 3 is left out.
-        let expected = ((1.0f32 + (-2.0f32).exp()).ln() + 2f32.ln()) / 2.0;
-        assert!((loss - expected).abs() < 1e-5, "{loss} {expected}");
     }
 }

@@ -8,10 +8,11 @@
 
 use std::path::Path;
 
-use candle_core::{D, Module, Result, Tensor};
+use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::layers::{LayerNorm, TransformerBlock, patchify, sincos_positions_2d};
+use moviedreamer_nn::ops::masked_cross_entropy;
 use serde::{Deserialize, Serialize};
 
 /// Sizes of an identity encoder.
@@ -142,21 +143,12 @@ pub fn unit_vectors(x: &Tensor) -> Result<Tensor> {
     x.broadcast_div(&norm)
 }
 
-/// Mean cross-entropy of each row of square `logits` against its diagonal entry, composed
-/// of differentiable ops (log-sum-exp with the row maximum held constant).
+/// Mean cross-entropy of each row of square `logits` against its diagonal entry.
 fn cross_entropy_on_diagonal(logits: &Tensor) -> Result<Tensor> {
     let n = logits.dim(0)?;
-    let max = logits.max_keepdim(D::Minus1)?.detach();
-    let log_sum_exp = (logits
-        .broadcast_sub(&max)?
-        .exp()?
-        .sum_keepdim(D::Minus1)?
-        .log()?
-        + max)?
-        .squeeze(D::Minus1)?;
-    let eye = Tensor::eye(n, logits.dtype(), logits.device())?;
-    let diagonal = (logits * eye)?.sum(D::Minus1)?;
-    (log_sum_exp - diagonal)?.mean_all()
+    let diagonal = Tensor::arange(0u32, n as u32, logits.device())?;
+    let every_row = Tensor::ones(n, DType::F32, logits.device())?;
+    masked_cross_entropy(logits, &diagonal, &every_row)
 }
 
 #[cfg(test)]

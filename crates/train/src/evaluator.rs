@@ -11,10 +11,9 @@ use std::path::Path;
 
 use candle_core::{D, Device, Tensor};
 use candle_nn::VarMap;
-use moviedreamer_models::evaluator::{
-    Attribute, Evaluator, EvaluatorConfig, Reading, masked_cross_entropy,
-};
+use moviedreamer_models::evaluator::{Attribute, Evaluator, EvaluatorConfig, Reading};
 use moviedreamer_nn::init::seeded_var_builder;
+use moviedreamer_nn::ops::masked_cross_entropy;
 use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::{TRAIT_NAMES, TRAIT_SIZES};
 use rand::SeedableRng;

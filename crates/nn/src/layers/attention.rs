@@ -83,17 +83,8 @@ impl Attention {
         rope: Option<(&Rope, usize)>,
         train: bool,
     ) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
         let source = context.unwrap_or(x);
-        let s = source.dim(1)?;
-        let split = |y: Tensor, heads: usize, len: usize| {
-            y.reshape((b, len, heads, self.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let mut q = split(self.q.forward(x)?, self.heads, t)?;
-        let mut k = split(self.k.forward(source)?, self.kv_heads, s)?;
-        let v = split(self.v.forward(source)?, self.kv_heads, s)?;
+        let (mut q, mut k, v) = self.project(x, source)?;
         if let Some((rope, offset)) = rope {
             q = rope.apply(&q, offset, train)?;
             k = rope.apply(&k, offset, train)?;
@@ -111,16 +102,9 @@ impl Attention {
         cache: &mut KvCache,
         rope: Option<&Rope>,
     ) -> Result<Tensor> {
-        let (b, t, _) = x.dims3()?;
-        let split = |y: Tensor, heads: usize| {
-            y.reshape((b, t, heads, self.head_dim))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
+        let t = x.dim(1)?;
         let offset = cache.len();
-        let mut q = split(self.q.forward(x)?, self.heads)?;
-        let mut k = split(self.k.forward(x)?, self.kv_heads)?;
-        let v = split(self.v.forward(x)?, self.kv_heads)?;
+        let (mut q, mut k, v) = self.project(x, x)?;
         if let Some(rope) = rope {
             q = rope.apply(&q, offset, false)?;
             k = rope.apply(&k, offset, false)?;
@@ -128,6 +112,22 @@ impl Attention {
         let (k, v) = cache.append(k, v)?;
         let mask = causal_mask_after(t, offset, x.device())?;
         self.attend(&q, k, v, Some(&mask), false)
+    }
+
+    /// Queries from `x` and keys and values from `source`, split into heads:
+    /// (batch, heads or kv_heads, length, head_dim).
+    fn project(&self, x: &Tensor, source: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+        let split = |y: Tensor, heads: usize| {
+            let (b, len, _) = y.dims3()?;
+            y.reshape((b, len, heads, self.head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
+        Ok((
+            split(self.q.forward(x)?, self.heads)?,
+            split(self.k.forward(source)?, self.kv_heads)?,
+            split(self.v.forward(source)?, self.kv_heads)?,
+        ))
     }
 
     /// Softmax attention of split heads: q (batch, heads, time, head_dim) over k and v

@@ -101,6 +101,11 @@ impl FaceDataset {
         })
     }
 
+    /// The split's keyframes the faces are cut from.
+    pub fn keyframes(&self) -> &KeyframeDataset {
+        &self.keyframes
+    }
+
     /// The characters, by film then id.
     pub fn characters(&self) -> &[FaceCharacter] {
         &self.characters

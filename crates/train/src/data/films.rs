@@ -59,7 +59,8 @@ pub fn prepare_films(
     sources: &serde_json::Value,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<PlannerFilm>, TrainingError> {
-    let keyframes = KeyframeDataset::open(data, split)?;
+    let faces = FaceDataset::open(data, split)?;
+    let keyframes = faces.keyframes();
     let mut shots_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (i, item) in keyframes.items().iter().enumerate() {
         shots_of.entry(item.film).or_default().push(i);
@@ -75,12 +76,11 @@ pub fn prepare_films(
     } else {
         None
     };
-    let faces = FaceDataset::open(data, split)?;
     let mut films = Vec::new();
     let mut store = BTreeMap::new();
     let total = shots_of.len().min(max_films);
     for (done, (&number, items)) in shots_of.iter().take(max_films).enumerate() {
-        let film_dir = film_dir(&keyframes, items[0])?;
+        let film_dir = film_dir(keyframes, items[0])?;
         let script_path = film_dir.join("script.yaml");
         let script = moviedreamer_script::load(&script_path)
             .map_err(|err| DataError::Script {
@@ -91,7 +91,7 @@ pub fn prepare_films(
         let name = |what: &str| format!("film-{number:05}/{what}");
         let tokens = match cached.as_ref().and_then(|c| c.get(&name("tokens"))) {
             Some(tokens) => tokens.clone(),
-            None => film_tokens(&keyframes, items, tokenizer, versions, number as u64)?,
+            None => film_tokens(keyframes, items, tokenizer, versions, number as u64)?,
         };
         let mut cast_faces = Vec::new();
         for (c, member) in script.characters.iter().enumerate() {
