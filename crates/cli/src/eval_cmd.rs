@@ -9,13 +9,13 @@ use candle_core::Device;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_eval::reconstruction::score;
+use moviedreamer_media::sheet::{Tile, contact_sheet};
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::identity::Split;
-use moviedreamer_storyworld::sheet::{Tile, contact_sheet};
 use moviedreamer_train::data::films::model_fingerprint;
 use moviedreamer_train::data::{
     FaceDataset, KeyframeDataset, from_tensor, prepare_films, to_tensor,

@@ -11,7 +11,6 @@ pub mod identity;
 pub mod preview;
 pub mod render;
 pub mod seed;
-pub mod sheet;
 pub mod spec;
 pub mod story;
 pub mod world;

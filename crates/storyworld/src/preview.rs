@@ -4,8 +4,8 @@
 use image::RgbImage;
 
 use crate::render::{PortraitVariant, RenderError, render, render_portrait};
-use crate::sheet::{Tile, contact_sheet};
 use crate::story::Film;
+use moviedreamer_media::sheet::{Tile, contact_sheet};
 
 /// Keyframes of the first `max_shots` shots of `film`, six to a row, each captioned with
 /// its number, place and time, and its description.

@@ -68,6 +68,20 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 /// Draws one line of text with its top-left corner at (`x`, `y`); characters the font
 /// lacks are drawn as `?`.
 pub fn draw_text(image: &mut RgbImage, x: u32, y: u32, text: &str, colour: Rgb<u8>) {
+    draw_text_scaled(image, x, y, text, colour, 1);
+}
+
+/// Draws one line of text with every font pixel `scale`×`scale` pixels large (each
+/// character `8 * scale` pixels wide).
+pub fn draw_text_scaled(
+    image: &mut RgbImage,
+    x: u32,
+    y: u32,
+    text: &str,
+    colour: Rgb<u8>,
+    scale: u32,
+) {
+    let scale = scale.max(1);
     for (i, c) in text.chars().enumerate() {
         let glyph = font8x8::BASIC_FONTS
             .get(c)
@@ -76,9 +90,14 @@ pub fn draw_text(image: &mut RgbImage, x: u32, y: u32, text: &str, colour: Rgb<u
         for (row, bits) in glyph.iter().enumerate() {
             for col in 0..8 {
                 if bits & (1 << col) != 0 {
-                    let (px, py) = (x + i as u32 * 8 + col, y + row as u32);
-                    if px < image.width() && py < image.height() {
-                        image.put_pixel(px, py, colour);
+                    let left = x + (i as u32 * 8 + col) * scale;
+                    let top = y + row as u32 * scale;
+                    for (px, py) in (left..left + scale)
+                        .flat_map(|px| (top..top + scale).map(move |py| (px, py)))
+                    {
+                        if px < image.width() && py < image.height() {
+                            image.put_pixel(px, py, colour);
+                        }
                     }
                 }
             }
