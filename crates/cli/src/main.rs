@@ -2,6 +2,7 @@
 
 mod demo;
 mod eval_cmd;
+mod movie_cmd;
 mod plan_cmd;
 mod script_cmd;
 mod tokenizer_cmd;

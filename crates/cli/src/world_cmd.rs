@@ -13,6 +13,7 @@ use moviedreamer_storyworld::preview;
 use moviedreamer_storyworld::render::{MAX_SIZE, MIN_SIZE};
 use moviedreamer_storyworld::story::Film;
 
+use crate::movie_cmd::{WorldMovieArgs, world_movie};
 use crate::write_png;
 
 #[derive(Subcommand)]
@@ -26,6 +27,9 @@ pub enum WorldCommand {
     /// Draw one film's contact sheet (keyframes with their shot text) and its cast's
     /// reference portraits.
     Preview(PreviewArgs),
+    /// Assemble one film's ground-truth clips into a movie: movie.mp4, movie.gif,
+    /// storyboard pages of every keyframe with its shot text, and index.html.
+    Movie(WorldMovieArgs),
 }
 
 #[derive(Args)]
@@ -73,6 +77,7 @@ pub fn run(command: WorldCommand) -> anyhow::Result<ExitCode> {
     match command {
         WorldCommand::Generate(args) => generate(args),
         WorldCommand::Preview(args) => preview(args),
+        WorldCommand::Movie(args) => world_movie(args),
     }
 }
 

@@ -220,6 +220,7 @@ fn every_command_explains_itself() {
         vec!["world", "--help"],
         vec!["world", "generate", "--help"],
         vec!["world", "preview", "--help"],
+        vec!["world", "movie", "--help"],
         vec!["train", "--help"],
         vec!["train", "tokenizer", "--help"],
         vec!["train", "identity", "--help"],

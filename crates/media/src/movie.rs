@@ -204,7 +204,7 @@ const CARD_INK: Rgb<u8> = Rgb([236, 232, 220]);
 /// lines are wrapped, and the text is as large as the card allows (at least 8 px).
 pub fn title_card(lines: &[String], width: u32, height: u32) -> RgbImage {
     let mut card = RgbImage::from_pixel(width, height, CARD);
-    let glyph_scale = (width / 160).max(1);
+    let glyph_scale = (width / 128).max(1);
     let char_width = 8 * glyph_scale;
     let line_height = 10 * glyph_scale;
     let per_line = ((width.saturating_sub(2 * char_width)) / char_width).max(1) as usize;

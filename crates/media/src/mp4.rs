@@ -39,7 +39,7 @@ impl Mp4Writer {
             path: path.to_path_buf(),
             message,
         };
-        if width % 2 != 0 || height % 2 != 0 || width < 16 || height < 16 {
+        if !width.is_multiple_of(2) || !height.is_multiple_of(2) || width < 16 || height < 16 {
             return Err(settings(format!(
                 "an H.264 movie needs even sides of at least 16 pixels, not {width}×{height}\n  help: choose another frame size or scale"
             )));

@@ -21,6 +21,17 @@ pub enum PipelineError {
         /// What is wrong.
         message: String,
     },
+    /// A movie, storyboard or picture could not be written.
+    #[error(transparent)]
+    Media(#[from] moviedreamer_media::MediaError),
+    /// A shot has no frames, or frames of another size than the others.
+    #[error("shot {shot}: {message}")]
+    BadShot {
+        /// Index of the shot in the film.
+        shot: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// An item id that the manifest does not list.
     #[error("the run has no item \"{id}\"")]
     UnknownItem {

@@ -1,13 +1,19 @@
 //! Generation runs: script → plan → keyframes → clips → movie, in a run directory that can
 //! be interrupted and resumed.
 //!
-//! So far this crate holds the run directory's bookkeeping ([`manifest`]) and atomic file
-//! writes ([`atomic`]); the stages join as their models land (see `docs/architecture.md`).
+//! So far this crate holds the run directory's bookkeeping ([`manifest`]), atomic file
+//! writes ([`atomic`]), movie assembly ([`assemble`]) and the run's `index.html`
+//! ([`report`]); the generating stages join as their models land (see
+//! `docs/architecture.md`).
 
+pub mod assemble;
 pub mod atomic;
 pub mod error;
 pub mod manifest;
+pub mod report;
 
+pub use assemble::{Assembly, AssemblySettings, ShotMedia, assemble};
 pub use atomic::write_atomically;
 pub use error::PipelineError;
 pub use manifest::{Item, ItemStatus, MANIFEST_FILE, Manifest};
+pub use report::{REPORT_FILE, Report, write_report};

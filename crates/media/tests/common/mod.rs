@@ -1,4 +1,8 @@
-//! Helpers of the media tests: test movies and the external tools that check them.
+//! Helpers of the media tests (also used by the command tests): test movies and the
+//! external tools that check them.
+
+// Each test file uses its own subset.
+#![allow(dead_code)]
 
 use std::path::Path;
 use std::process::Command;
