@@ -3,6 +3,7 @@
 //! and `forward`. Training loops live in the `train` crate, sampling pipelines in
 //! `pipeline`.
 
+pub mod animator;
 pub mod evaluator;
 pub mod identity;
 pub mod planner;

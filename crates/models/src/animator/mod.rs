@@ -1,0 +1,408 @@
+//! The animator: an image-to-video diffusion model that turns a keyframe into a short clip
+//! that moves as the shot says (who walks, waves, sits, jumps or talks, and how the camera
+//! moves).
+//!
+//! A factorised space-time transformer in pixel space: every frame to generate is cut into
+//! patches, each patch token sees the keyframe's patch at the same place (concatenated, as
+//! in Stable Video Diffusion), and blocks alternate attention within a frame (space) and
+//! across frames at one place (time), as in Latte. The shot's motion and the timestep
+//! condition every block through adaLN. The network predicts each frame as the keyframe plus
+//! a change, starting from "no change": a clip is mostly its keyframe, so the model only
+//! has to learn what moves. Dropping the motion in training gives classifier-free guidance.
+
+mod motion;
+
+use std::path::Path;
+
+use candle_core::{D, DType, Module, Result, Tensor};
+use candle_nn::{Embedding, Linear, VarBuilder, embedding, linear};
+use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
+use moviedreamer_nn::diffusion::{
+    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
+    ScheduleConfig, apply_keep_mask, guidance_from_batch, run_sampler,
+};
+use moviedreamer_nn::init::{SMALL, small_linear};
+use moviedreamer_nn::layers::{
+    DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, sincos_positions_2d,
+    unpatchify,
+};
+use moviedreamer_nn::ops::randn;
+use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use motion::{ACTIONS, CAMERAS, Motion, SLOTS, action_class, camera_class};
+
+/// Sizes and training settings of an animator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnimatorConfig {
+    /// Frame side in pixels.
+    pub image_size: usize,
+    /// Colour channels.
+    pub channels: usize,
+    /// Frames of a clip, the keyframe included (it is frame 0).
+    pub frames: usize,
+    /// Patch side in pixels.
+    pub patch: usize,
+    /// Token width.
+    pub dim: usize,
+    /// Space-time layers (each a spatial and a temporal DiT block).
+    pub depth: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Probability of dropping the motion in training, for classifier-free guidance.
+    pub motion_dropout: f64,
+    /// The noise schedule and what the model predicts (the clip: x₀).
+    pub schedule: ScheduleConfig,
+    /// How strongly training timesteps lean towards high noise (1 = uniform): only there
+    /// must the model rely on the motion, since at low noise the noisy frames show it.
+    pub timestep_power: f64,
+}
+
+impl AnimatorConfig {
+    /// A tiny animator for tests: 32 px, 4 frames, one layer.
+    pub fn micro() -> Self {
+        AnimatorConfig {
+            image_size: 32,
+            channels: 3,
+            frames: 4,
+            patch: 8,
+            dim: 32,
+            depth: 1,
+            heads: 2,
+            motion_dropout: 0.1,
+            schedule: ScheduleConfig::cosine(1000, Prediction::Sample),
+            timestep_power: 2.0,
+        }
+    }
+
+    /// The bundled animator for 64 px StoryWorld clips of 8 frames.
+    pub fn storyworld() -> Self {
+        AnimatorConfig {
+            image_size: 64,
+            frames: 8,
+            patch: 8,
+            dim: 128,
+            depth: 3,
+            heads: 4,
+            ..AnimatorConfig::micro()
+        }
+    }
+
+    /// Frames the model generates (all but the keyframe).
+    pub fn generated_frames(&self) -> usize {
+        self.frames - 1
+    }
+}
+
+/// The motion of a batch of shots as tensors: actions (batch, slots) and camera (batch,),
+/// both u32 class indices.
+#[derive(Debug, Clone)]
+pub struct MotionBatch {
+    /// Action class per slot.
+    pub actions: Tensor,
+    /// Camera class.
+    pub camera: Tensor,
+}
+
+impl MotionBatch {
+    /// The tensors of `motions`.
+    pub fn new(motions: &[Motion], device: &candle_core::Device) -> Result<Self> {
+        let actions: Vec<u32> = motions.iter().flat_map(|m| m.actions).collect();
+        let camera: Vec<u32> = motions.iter().map(|m| m.camera).collect();
+        Ok(MotionBatch {
+            actions: Tensor::from_vec(actions, (motions.len(), SLOTS), device)?,
+            camera: Tensor::from_vec(camera, motions.len(), device)?,
+        })
+    }
+
+    /// Rows `start..start + len`.
+    pub fn narrow(&self, start: usize, len: usize) -> Result<Self> {
+        Ok(MotionBatch {
+            actions: self.actions.narrow(0, start, len)?,
+            camera: self.camera.narrow(0, start, len)?,
+        })
+    }
+}
+
+/// Keyframe, noisy frames, timestep and motion → the clip's frames.
+#[derive(Debug, Clone)]
+pub struct Animator {
+    config: AnimatorConfig,
+    schedule: NoiseSchedule,
+    embed: Linear,
+    positions: Tensor,
+    frame_positions: Tensor,
+    time: TimestepEmbedder,
+    actions: Embedding,
+    camera: Embedding,
+    null_motion: Tensor,
+    spatial: Vec<DitBlock>,
+    temporal: Vec<DitBlock>,
+    final_norm: LayerNorm,
+    final_modulation: Linear,
+    out: Linear,
+}
+
+impl Animator {
+    /// Builds the animator under `vb`.
+    pub fn new(config: &AnimatorConfig, vb: VarBuilder) -> Result<Self> {
+        let cfg = config;
+        if cfg.frames < 2 || !cfg.image_size.is_multiple_of(cfg.patch) {
+            candle_core::bail!(
+                "an animator needs at least 2 frames and an image size ({}) that is a multiple of the patch ({})",
+                cfg.image_size,
+                cfg.patch
+            );
+        }
+        let grid = cfg.image_size / cfg.patch;
+        let patch_values = cfg.channels * cfg.patch * cfg.patch;
+        let block = DitBlockConfig {
+            dim: cfg.dim,
+            heads: cfg.heads,
+            mlp_ratio: 4.0,
+            context_dim: None,
+        };
+        let blocks = |name: &str| {
+            (0..cfg.depth)
+                .map(|i| DitBlock::new(&block, vb.pp(format!("{name}.{i}"))))
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok(Animator {
+            config: cfg.clone(),
+            schedule: NoiseSchedule::new(&cfg.schedule)?,
+            // A token sees the noisy patch and the keyframe's patch at the same place.
+            embed: linear(2 * patch_values, cfg.dim, vb.pp("embed"))?,
+            positions: sincos_positions_2d(grid, grid, cfg.dim, vb.device())?,
+            frame_positions: vb.get_with_hints(
+                (cfg.generated_frames(), 1, cfg.dim),
+                "frame_positions",
+                SMALL,
+            )?,
+            time: TimestepEmbedder::new(256, cfg.dim, vb.pp("time"))?,
+            actions: embedding(SLOTS * ACTIONS.len(), cfg.dim, vb.pp("actions"))?,
+            camera: embedding(CAMERAS.len(), cfg.dim, vb.pp("camera"))?,
+            null_motion: vb.get_with_hints((1, cfg.dim), "null_motion", SMALL)?,
+            spatial: blocks("spatial")?,
+            temporal: blocks("temporal")?,
+            final_norm: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("final_norm"))?,
+            final_modulation: small_linear(cfg.dim, 2 * cfg.dim, vb.pp("final_modulation"))?,
+            // Small: the first predictions are the keyframe itself, not random changes.
+            out: small_linear(cfg.dim, patch_values, vb.pp("out"))?,
+        })
+    }
+
+    /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
+    pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
+        load_model_dir(dir, |config: &AnimatorConfig, vb| Self::new(config, vb))
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &AnimatorConfig {
+        &self.config
+    }
+
+    /// The motion embedding (batch, dim): each slot's action plus the camera's.
+    fn motion_embedding(&self, motion: &MotionBatch) -> Result<Tensor> {
+        let batch = motion.camera.dim(0)?;
+        let slot_offsets = Tensor::arange(0u32, SLOTS as u32, motion.actions.device())?
+            .affine(ACTIONS.len() as f64, 0.0)?
+            .unsqueeze(0)?;
+        let ids = motion.actions.broadcast_add(&slot_offsets)?;
+        let actions = self.actions.forward(&ids.flatten_all()?)?;
+        let actions = actions.reshape((batch, SLOTS, self.config.dim))?.sum(1)?;
+        actions + self.camera.forward(&motion.camera)?
+    }
+
+    /// `noisy` (batch, generated frames, channels, size, size), `keyframe` (batch,
+    /// channels, size, size), `timesteps` (batch,) and the motion embedding (batch, dim) →
+    /// the predicted frames, shaped as `noisy`.
+    pub fn forward(
+        &self,
+        noisy: &Tensor,
+        keyframe: &Tensor,
+        timesteps: &Tensor,
+        motion: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let (batch, frames, channels, size, _) = noisy.dims5()?;
+        let patches = (size / cfg.patch) * (size / cfg.patch);
+        let key_patches = patchify(keyframe, cfg.patch)?;
+        let key_repeated = key_patches
+            .unsqueeze(1)?
+            .broadcast_as((batch, frames, patches, key_patches.dim(2)?))?
+            .reshape((batch * frames, patches, key_patches.dim(2)?))?;
+        let noisy_patches = patchify(
+            &noisy.reshape((batch * frames, channels, size, size))?,
+            cfg.patch,
+        )?;
+        let mut x = self
+            .embed
+            .forward(&Tensor::cat(&[&noisy_patches, &key_repeated], D::Minus1)?)?
+            .broadcast_add(&self.positions)?
+            .reshape((batch, frames, patches, cfg.dim))?
+            .broadcast_add(&self.frame_positions.unsqueeze(0)?)?
+            .broadcast_add(&motion.unsqueeze(1)?.unsqueeze(1)?)?;
+        let c = (self.time.forward(timesteps)? + motion)?;
+        let per_frame = repeat_rows(&c, frames)?;
+        let per_patch = repeat_rows(&c, patches)?;
+        for (spatial, temporal) in self.spatial.iter().zip(&self.temporal) {
+            let h = x.reshape((batch * frames, patches, cfg.dim))?;
+            let h = spatial.forward(&h, &per_frame, None, train)?;
+            // Time: one sequence of frames per place.
+            let h = h
+                .reshape((batch, frames, patches, cfg.dim))?
+                .transpose(1, 2)?
+                .reshape((batch * patches, frames, cfg.dim))?;
+            let h = temporal.forward(&h, &per_patch, None, train)?;
+            x = h
+                .reshape((batch, patches, frames, cfg.dim))?
+                .transpose(1, 2)?
+                .contiguous()?;
+        }
+        let x = x.reshape((batch * frames, patches, cfg.dim))?;
+        let modulation = self
+            .final_modulation
+            .forward(&per_frame.silu()?)?
+            .chunk(2, D::Minus1)?;
+        let x = modulate(
+            &self.final_norm.forward(&x, train)?,
+            &modulation[0],
+            &modulation[1],
+        )?;
+        let change = unpatchify(&self.out.forward(&x)?, cfg.patch, channels, size, size)?
+            .reshape((batch, frames, channels, size, size))?;
+        change.broadcast_add(&keyframe.unsqueeze(1)?)
+    }
+
+    /// The training loss of a batch of clips (batch, frames, channels, size, size) in
+    /// [-1, 1], frame 0 the keyframe: drop the motion for guidance, noise the other frames
+    /// at random per-sample timesteps, and regress them.
+    pub fn training_loss(
+        &self,
+        clips: &Tensor,
+        motion: &MotionBatch,
+        rng: &mut impl Rng,
+    ) -> Result<Tensor> {
+        let batch = clips.dim(0)?;
+        let device = clips.device();
+        let keyframe = clips.narrow(1, 0, 1)?.squeeze(1)?;
+        let frames = clips.narrow(1, 1, self.config.generated_frames())?;
+        let dropout = ConditionDropout::new(vec![self.config.motion_dropout])?;
+        let keep = dropout.sample_keep_masks(batch, rng, device)?.remove(0);
+        let motion = apply_keep_mask(
+            &self.motion_embedding(motion)?,
+            &keep,
+            Some(&self.null_motion),
+        )?;
+        let timesteps = self.schedule.sample_timesteps_towards_noise(
+            batch,
+            self.config.timestep_power,
+            rng,
+            device,
+        )?;
+        let noise = randn(rng, frames.shape(), device)?;
+        let noisy = self.schedule.add_noise(&frames, &noise, &timesteps)?;
+        let prediction = self.forward(
+            &noisy,
+            &keyframe,
+            &timesteps.to_dtype(DType::F32)?,
+            &motion,
+            true,
+        )?;
+        let target =
+            self.schedule
+                .target(&frames, &noise, &timesteps, self.config.schedule.prediction)?;
+        (prediction - target)?.sqr()?.mean_all()
+    }
+
+    /// Clips (batch, frames, channels, size, size) from keyframes (batch, channels, size,
+    /// size) in [-1, 1] and their motion, sampled with DPM-Solver++ in `steps` steps and
+    /// motion guidance `guidance` (1 = none). Frame 0 of each clip is its keyframe.
+    ///
+    /// The noise of the whole batch is drawn first, then parts of the batch are sampled on
+    /// the machine's cores, so the clips do not depend on how many cores there are.
+    pub fn animate(
+        &self,
+        keyframes: &Tensor,
+        motion: &MotionBatch,
+        steps: usize,
+        guidance: f64,
+        rng: &mut impl Rng,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let batch = keyframes.dim(0)?;
+        let noise = randn(
+            rng,
+            (
+                batch,
+                cfg.generated_frames(),
+                cfg.channels,
+                cfg.image_size,
+                cfg.image_size,
+            ),
+            keyframes.device(),
+        )?;
+        let parts = split_ranges(batch, available_threads());
+        let clips = run_parts(parts.len(), |i| {
+            let part = &parts[i];
+            let keyframes = keyframes.narrow(0, part.start, part.len())?;
+            let frames = self.sample(
+                &keyframes,
+                &motion.narrow(part.start, part.len())?,
+                &noise.narrow(0, part.start, part.len())?,
+                steps,
+                guidance,
+            )?;
+            Tensor::cat(&[&keyframes.unsqueeze(1)?, &frames], 1)
+        })?;
+        Tensor::cat(&clips, 0)?.clamp(-1f32, 1f32)
+    }
+
+    /// Runs the sampler from `noise` to the generated frames.
+    fn sample(
+        &self,
+        keyframes: &Tensor,
+        motion: &MotionBatch,
+        noise: &Tensor,
+        steps: usize,
+        guidance: f64,
+    ) -> Result<Tensor> {
+        let batch = keyframes.dim(0)?;
+        let device = keyframes.device();
+        let mut sampler =
+            DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
+        let guided = guidance != 1.0;
+        let copies = if guided { 2 } else { 1 };
+        let embedded = self.motion_embedding(motion)?;
+        let conditions = if guided {
+            let null = self
+                .null_motion
+                .broadcast_as(embedded.shape())?
+                .contiguous()?;
+            Tensor::cat(&[&null, &embedded], 0)?
+        } else {
+            embedded
+        };
+        let keyframes = Tensor::cat(&vec![keyframes.clone(); copies], 0)?;
+        run_sampler(&mut sampler, noise, |input, t| {
+            let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
+            let timesteps = Tensor::full(t as f32, batch * copies, device)?;
+            let output = self.forward(&input, &keyframes, &timesteps, &conditions, false)?;
+            if guided {
+                guidance_from_batch(&output, &[guidance])
+            } else {
+                Ok(output)
+            }
+        })
+    }
+}
+
+/// (batch, dim) → (batch · times, dim), each row repeated `times` times in a row.
+fn repeat_rows(x: &Tensor, times: usize) -> Result<Tensor> {
+    let (batch, dim) = x.dims2()?;
+    x.unsqueeze(1)?
+        .broadcast_as((batch, times, dim))?
+        .reshape((batch * times, dim))
+}

@@ -1,0 +1,138 @@
+//! What moves in a shot, as the animator is conditioned on it: each slot's action (left,
+//! centre, right) and the camera move, read from the script's shot.
+//!
+//! Actions are free text in a script (`walk`, `waves hello`, `sits down`); they are mapped
+//! to the six motions StoryWorld teaches by the first word that names one. Anything else,
+//! and an empty slot, is "no known action", the same class classifier-free guidance uses
+//! for "no condition".
+
+use moviedreamer_script::model::{CameraMove, Position, Shot};
+
+/// Action classes: 0 is nobody or an unknown action, then the motions in StoryWorld's
+/// pose order.
+pub const ACTIONS: [&str; 7] = ["none", "stand", "walk", "wave", "sit", "jump", "talk"];
+/// Camera classes: 0 is still (or not given).
+pub const CAMERAS: [&str; 5] = ["static", "pan-left", "pan-right", "zoom-in", "zoom-out"];
+/// Slots of a shot: left, centre, right.
+pub const SLOTS: usize = 3;
+
+/// The motion of one shot as class indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Motion {
+    /// Action class per slot (left, centre, right), into [`ACTIONS`].
+    pub actions: [u32; SLOTS],
+    /// Camera class, into [`CAMERAS`].
+    pub camera: u32,
+}
+
+/// Word stems that name each action class (index into [`ACTIONS`]).
+const ACTION_WORDS: [(&str, u32); 14] = [
+    ("stand", 1),
+    ("stood", 1),
+    ("walk", 2),
+    ("stroll", 2),
+    ("wav", 3),
+    ("sit", 4),
+    ("sat", 4),
+    ("seat", 4),
+    ("jump", 5),
+    ("leap", 5),
+    ("talk", 6),
+    ("speak", 6),
+    ("chat", 6),
+    ("argu", 6),
+];
+
+/// The action class a free-text action names (0 when none does).
+pub fn action_class(text: &str) -> u32 {
+    text.split(|c: char| !c.is_alphabetic())
+        .map(str::to_lowercase)
+        .find_map(|word| {
+            ACTION_WORDS
+                .iter()
+                .find(|(stem, _)| word.starts_with(stem))
+                .map(|&(_, class)| class)
+        })
+        .unwrap_or(0)
+}
+
+/// The camera class of a camera move.
+pub fn camera_class(camera: Option<CameraMove>) -> u32 {
+    match camera {
+        None | Some(CameraMove::Static) => 0,
+        Some(CameraMove::PanLeft) => 1,
+        Some(CameraMove::PanRight) => 2,
+        Some(CameraMove::ZoomIn) => 3,
+        Some(CameraMove::ZoomOut) => 4,
+    }
+}
+
+impl Motion {
+    /// The motion a script's shot describes. Characters without a position fill the free
+    /// slots left to right.
+    pub fn of_shot(shot: &Shot) -> Self {
+        let mut motion = Motion {
+            actions: [0; SLOTS],
+            camera: camera_class(shot.camera),
+        };
+        let mut taken = [false; SLOTS];
+        let slot_of = |position: Position| match position {
+            Position::Left => 0,
+            Position::Centre => 1,
+            Position::Right => 2,
+        };
+        let action = |c: &moviedreamer_script::model::ShotCharacter| {
+            c.action.as_deref().map(action_class).unwrap_or(0)
+        };
+        for character in &shot.characters {
+            if let Some(position) = character.position {
+                let slot = slot_of(position);
+                taken[slot] = true;
+                motion.actions[slot] = action(character);
+            }
+        }
+        for character in shot.characters.iter().filter(|c| c.position.is_none()) {
+            if let Some(slot) = taken.iter().position(|t| !t) {
+                taken[slot] = true;
+                motion.actions[slot] = action(character);
+            }
+        }
+        motion
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use moviedreamer_script::model::{ShotCharacter, ShotType};
+
+    #[test]
+    fn free_text_actions_map_to_the_motions_they_name() {
+        assert_eq!(action_class("walk"), 2);
+        assert_eq!(action_class("Waves hello"), 3);
+        assert_eq!(action_class("slowly sits down"), 4);
+        assert_eq!(action_class("argues with Mara"), 6);
+        assert_eq!(action_class("ponders"), 0);
+        assert_eq!(action_class(""), 0);
+    }
+
+    #[test]
+    fn a_shot_gives_each_slot_its_action_and_the_camera_its_move() {
+        let mut left = ShotCharacter::new("a");
+        left.position = Some(Position::Right);
+        left.action = Some("jump".into());
+        let mut free = ShotCharacter::new("b");
+        free.action = Some("wave".into());
+        let shot = Shot {
+            description: "x".into(),
+            shot: ShotType::Wide,
+            characters: vec![left, free],
+            camera: Some(CameraMove::PanLeft),
+            duration: None,
+            dialogue: Vec::new(),
+        };
+        let motion = Motion::of_shot(&shot);
+        assert_eq!(motion.actions, [3, 0, 5]);
+        assert_eq!(motion.camera, 1);
+    }
+}
