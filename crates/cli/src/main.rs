@@ -1,5 +1,6 @@
 //! The `moviedreamer` command: a thin layer of argument parsing over the library crates.
 
+mod animate_cmd;
 mod demo;
 mod eval_cmd;
 mod movie_cmd;
@@ -56,6 +57,12 @@ enum Command {
     Reconstruct(tokenizer_cmd::ReconstructArgs),
     /// Plan a film: the visual tokens of every shot of a script, with the trained planner.
     Plan(plan_cmd::PlanArgs),
+    /// Animate a film's keyframes into clips that move as each shot says, and assemble
+    /// them into a movie (MP4, GIF), storyboard and index.html.
+    ///
+    /// Resumable: run the same command again after an interruption and finished clips are
+    /// kept (same seed, same bytes).
+    Animate(animate_cmd::AnimateArgs),
     /// Measure a trained stage on held-out StoryWorld data.
     #[command(subcommand)]
     Eval(eval_cmd::EvalCommand),
@@ -73,6 +80,7 @@ fn main() -> ExitCode {
         Command::Reconstruct(args) => tokenizer_cmd::reconstruct(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::Eval(command) => eval_cmd::run(command),
+        Command::Animate(args) => animate_cmd::run(args),
     };
     match result {
         Ok(code) => code,
@@ -118,10 +126,7 @@ where
 
 /// Writes a picture as PNG, atomically: a reader never sees half a file.
 fn write_png(image: &image::RgbImage, path: &std::path::Path) -> anyhow::Result<()> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png)?;
-    moviedreamer_pipeline::write_atomically(path, bytes.get_ref())?;
-    Ok(())
+    Ok(moviedreamer_pipeline::write_png(path, image)?)
 }
 
 /// The error and its causes, joined by ": ", leaving out a cause whose text the message

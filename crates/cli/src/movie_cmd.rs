@@ -10,10 +10,12 @@ use clap::Args;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_media::MovieFormats;
+use moviedreamer_models::animator::Motion;
+use moviedreamer_pipeline::animate::split_strip;
 use moviedreamer_pipeline::{
     Assembly, AssemblySettings, PipelineError, Report, ShotMedia, assemble, write_report,
 };
-use moviedreamer_script::model::{SceneHeading, Setting};
+use moviedreamer_script::model::{SceneHeading, Script, Setting};
 
 /// How a movie is assembled and which files it is written as.
 #[derive(Args, Clone, Debug)]
@@ -163,36 +165,18 @@ pub fn world_movie(args: WorldMovieArgs) -> anyhow::Result<ExitCode> {
     );
     let loaded = moviedreamer_script::source::load(&script_path)?;
     let script = &loaded.script;
-    let mut shots: Vec<(usize, Vec<String>, String)> = Vec::new();
-    for (scene_index, scene) in script.scenes.iter().enumerate() {
-        for shot in &scene.shots {
-            shots.push((
-                scene_index,
-                title_lines(scene_index, &scene.heading),
-                shot.description.clone(),
-            ));
-        }
-    }
+    let mut shots = film_shots(script);
     if let Some(limit) = args.shots {
         ensure!(limit > 0, "--shots must be at least 1");
         shots.truncate(limit);
     }
     let total = shots.len();
     let film = args.film.clone();
-    let media = shots
-        .into_iter()
-        .enumerate()
-        .map(move |(index, (scene, scene_title, caption))| {
-            let keyframe = read_png(&film.join(format!("keyframes/{index:06}.png")))?;
-            let strip = read_png(&film.join(format!("clips/{index:06}.png")))?;
-            Ok(ShotMedia {
-                scene,
-                scene_title,
-                caption,
-                frames: split_strip(&strip, keyframe.width()),
-                keyframe,
-            })
-        });
+    let media = shots.into_iter().enumerate().map(move |(index, shot)| {
+        let keyframe = read_png(&film.join(format!("keyframes/{index:06}.png")))?;
+        let strip = read_png(&film.join(format!("clips/{index:06}.png")))?;
+        Ok(shot.media(keyframe, &strip))
+    });
     let report = Report {
         title: script.title.clone(),
         summary: format!(
@@ -210,18 +194,54 @@ pub fn world_movie(args: WorldMovieArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_png(path: &Path) -> Result<RgbImage, PipelineError> {
+/// One shot of a script as the movie and storyboard show it.
+pub struct FilmShot {
+    /// Index of its scene.
+    pub scene: usize,
+    /// Its scene's title card.
+    pub scene_title: Vec<String>,
+    /// What the shot shows (its description).
+    pub caption: String,
+    /// What moves in it.
+    pub motion: Motion,
+}
+
+impl FilmShot {
+    /// The shot with its keyframe and clip (a strip of frames side by side).
+    pub fn media(self, keyframe: RgbImage, strip: &RgbImage) -> ShotMedia {
+        ShotMedia {
+            scene: self.scene,
+            scene_title: self.scene_title,
+            caption: self.caption,
+            frames: split_strip(strip, keyframe.width()),
+            keyframe,
+        }
+    }
+}
+
+/// Every shot of `script`, in order.
+pub fn film_shots(script: &Script) -> Vec<FilmShot> {
+    script
+        .scenes
+        .iter()
+        .enumerate()
+        .flat_map(|(scene, s)| {
+            s.shots.iter().map(move |shot| FilmShot {
+                scene,
+                scene_title: title_lines(scene, &s.heading),
+                caption: shot.description.clone(),
+                motion: Motion::of_shot(shot),
+            })
+        })
+        .collect()
+}
+
+/// Reads a picture, naming the file if it cannot.
+pub fn read_png(path: &Path) -> Result<RgbImage, PipelineError> {
     image::open(path)
         .map(|image| image.to_rgb8())
         .map_err(|err| PipelineError::Io {
             path: path.to_path_buf(),
             source: std::io::Error::other(err),
         })
-}
-
-/// A clip strip (frames side by side) cut into frames of `side` pixels.
-fn split_strip(strip: &RgbImage, side: u32) -> Vec<RgbImage> {
-    (0..strip.width() / side.max(1))
-        .map(|k| image::imageops::crop_imm(strip, k * side, 0, side, strip.height()).to_image())
-        .collect()
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use moviedreamer_models::planner::PlannerHead;
 use moviedreamer_models::planner::diffusion_head::DiffusionHeadConfig;
+use moviedreamer_train::animator::{AnimatorTraining, train_animator};
 use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
 use moviedreamer_train::planner::{PlannerTraining, train_planner};
@@ -45,6 +46,14 @@ pub enum TrainCommand {
     /// The benchmark scores generated films with it; `moviedreamer eval evaluator` reports
     /// its accuracy per attribute on unseen keyframes. Output as for the tokenizer.
     Evaluator(RunArgs),
+    /// Train the animator (keyframe + the shot's motion → a short clip) on the clips of a
+    /// StoryWorld dataset.
+    ///
+    /// Each clip starts at its shot's keyframe and moves as the shot's script says (who
+    /// walks, waves, sits, jumps or talks; how the camera moves). The dataset's clips must
+    /// have the model's number of frames (8 for the storyworld preset: generate with
+    /// --frames 8). Output as for the tokenizer; use it with `moviedreamer animate`.
+    Animator(RunArgs),
 }
 
 #[derive(Args)]
@@ -161,6 +170,15 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
             settings.seed = run.seed;
             let options = run.options("evaluator");
             let summary = train_evaluator(&settings, &run.data, &options)?;
+            report(&summary, settings.steps, &options);
+        }
+        TrainCommand::Animator(run) => {
+            let mut settings = run.settings("animator", AnimatorTraining::preset)?;
+            settings.steps = run.steps.unwrap_or(settings.steps);
+            settings.batch = run.batch.unwrap_or(settings.batch);
+            settings.seed = run.seed;
+            let options = run.options("animator");
+            let summary = train_animator(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);
         }
         TrainCommand::Planner(args) => {

@@ -226,14 +226,17 @@ fn every_command_explains_itself() {
         vec!["train", "identity", "--help"],
         vec!["train", "planner", "--help"],
         vec!["train", "evaluator", "--help"],
+        vec!["train", "animator", "--help"],
         vec!["tokenize", "--help"],
         vec!["reconstruct", "--help"],
         vec!["plan", "--help"],
+        vec!["animate", "--help"],
         vec!["eval", "--help"],
         vec!["eval", "tokenizer", "--help"],
         vec!["eval", "identity", "--help"],
         vec!["eval", "planner", "--help"],
         vec!["eval", "evaluator", "--help"],
+        vec!["eval", "animator", "--help"],
     ] {
         let output = moviedreamer(&args);
         assert!(output.status.success(), "{args:?}");

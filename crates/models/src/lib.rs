@@ -6,6 +6,7 @@
 pub mod animator;
 pub mod evaluator;
 pub mod identity;
+pub mod pictures;
 pub mod planner;
 pub mod text;
 pub mod tokenizer;

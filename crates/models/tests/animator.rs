@@ -92,15 +92,10 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
     let keyframe = clip.get(0).unwrap().get(0).unwrap().unsqueeze(0).unwrap();
     let motion = MotionBatch::new(&[WALK], &Device::Cpu).unwrap();
     let animate = |seed| {
-        model
-            .animate(
-                &keyframe,
-                &motion,
-                4,
-                2.0,
-                &mut ChaCha8Rng::seed_from_u64(seed),
-            )
-            .unwrap()
+        let noise = model
+            .noise(1, &mut ChaCha8Rng::seed_from_u64(seed), &Device::Cpu)
+            .unwrap();
+        model.animate(&keyframe, &motion, &noise, 4, 2.0).unwrap()
     };
     let (a, b) = (animate(5), animate(5));
     assert_eq!(a.dims(), &[1, 4, 3, 32, 32]);
@@ -145,15 +140,10 @@ fn a_short_training_run_moves_the_square_only_when_told_to_walk() {
     // The same keyframe, animated once walking and once standing.
     let keyframe = clips.get(0).unwrap().get(0).unwrap().unsqueeze(0).unwrap();
     let keyframes = Tensor::cat(&[&keyframe, &keyframe], 0).unwrap();
-    let animated = model
-        .animate(
-            &keyframes,
-            &motion,
-            10,
-            3.0,
-            &mut ChaCha8Rng::seed_from_u64(2),
-        )
+    let noise = model
+        .noise(2, &mut ChaCha8Rng::seed_from_u64(2), &Device::Cpu)
         .unwrap();
+    let animated = model.animate(&keyframes, &motion, &noise, 10, 3.0).unwrap();
     let start = 4.0 + 3.5;
     let walked = last_frame_centre(&animated, 0) - start;
     let stood = last_frame_centre(&animated, 1) - start;

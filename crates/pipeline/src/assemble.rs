@@ -163,13 +163,6 @@ fn write_storyboard(
         STORYBOARD_CAPTION_LINES,
     );
     let path = run_dir.join(format!("storyboard-{:03}.png", index + 1));
-    let mut png = Vec::new();
-    sheet
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .map_err(|err| PipelineError::Io {
-            path: path.clone(),
-            source: std::io::Error::other(err),
-        })?;
-    crate::write_atomically(&path, &png)?;
+    crate::write_png(&path, &sheet)?;
     Ok(path)
 }

@@ -31,6 +31,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> 
     Ok(())
 }
 
+/// Writes `image` as a PNG to `path` atomically.
+pub fn write_png(path: &Path, image: &image::RgbImage) -> Result<(), PipelineError> {
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|err| PipelineError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(err),
+        })?;
+    write_atomically(path, &png)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

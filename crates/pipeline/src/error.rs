@@ -24,6 +24,25 @@ pub enum PipelineError {
     /// A movie, storyboard or picture could not be written.
     #[error(transparent)]
     Media(#[from] moviedreamer_media::MediaError),
+    /// A model failed to run.
+    #[error("the model failed: {0}")]
+    Model(#[from] candle_core::Error),
+    /// The run directory holds a run made with other inputs or settings.
+    #[error("{}: {message}\n  help: give another output directory, or delete this one to start again", path.display())]
+    OtherRun {
+        /// The run's manifest.
+        path: PathBuf,
+        /// What differs.
+        message: String,
+    },
+    /// A keyframe is missing or unusable.
+    #[error("{}: {message}", path.display())]
+    BadKeyframe {
+        /// The keyframe file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// A shot has no frames, or frames of another size than the others.
     #[error("shot {shot}: {message}")]
     BadShot {

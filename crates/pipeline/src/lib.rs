@@ -2,18 +2,20 @@
 //! be interrupted and resumed.
 //!
 //! So far this crate holds the run directory's bookkeeping ([`manifest`]), atomic file
-//! writes ([`atomic`]), movie assembly ([`assemble`]) and the run's `index.html`
+//! writes ([`atomic`]), animating keyframes into clips ([`animate`]), movie assembly ([`assemble`]) and the run's `index.html`
 //! ([`report`]); the generating stages join as their models land (see
 //! `docs/architecture.md`).
 
+pub mod animate;
 pub mod assemble;
 pub mod atomic;
 pub mod error;
 pub mod manifest;
 pub mod report;
 
+pub use animate::{AnimateSettings, ShotToAnimate, animate_shots};
 pub use assemble::{Assembly, AssemblySettings, ShotMedia, assemble};
-pub use atomic::write_atomically;
+pub use atomic::{write_atomically, write_png};
 pub use error::PipelineError;
 pub use manifest::{Item, ItemStatus, MANIFEST_FILE, Manifest};
 pub use report::{REPORT_FILE, Report, write_report};

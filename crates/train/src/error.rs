@@ -25,6 +25,16 @@ pub enum TrainingError {
         /// The dataset's size.
         found: u32,
     },
+    /// The dataset's clips have another number of frames than the animator makes.
+    #[error("{}: clips have {found} frames but the animator makes {expected}\n  help: generate the dataset with --frames {expected}, or set \"frames\" in the settings", path.display())]
+    ClipFrames {
+        /// The dataset.
+        path: PathBuf,
+        /// The model's frames.
+        expected: usize,
+        /// The dataset's frames.
+        found: usize,
+    },
     /// The batch cannot be split into equal micro-batches.
     #[error(
         "a batch of {batch} cannot be split into {micro_batches} equal micro-batches\n  help: pick a batch that is a multiple of {micro_batches}"

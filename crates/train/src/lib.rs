@@ -6,6 +6,7 @@
 //! directory, resume, logs, Ctrl-C) and [`optimisation`] the step itself (parts of the batch
 //! side by side, gradients averaged and clipped, AdamW, EMA).
 
+pub mod animator;
 pub mod data;
 pub mod error;
 pub mod evaluator;

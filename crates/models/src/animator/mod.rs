@@ -28,7 +28,8 @@ use moviedreamer_nn::layers::{
 };
 use moviedreamer_nn::ops::randn;
 use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use motion::{ACTIONS, CAMERAS, Motion, SLOTS, action_class, camera_class};
@@ -317,23 +318,17 @@ impl Animator {
         (prediction - target)?.sqr()?.mean_all()
     }
 
-    /// Clips (batch, frames, channels, size, size) from keyframes (batch, channels, size,
-    /// size) in [-1, 1] and their motion, sampled with DPM-Solver++ in `steps` steps and
-    /// motion guidance `guidance` (1 = none). Frame 0 of each clip is its keyframe.
-    ///
-    /// The noise of the whole batch is drawn first, then parts of the batch are sampled on
-    /// the machine's cores, so the clips do not depend on how many cores there are.
-    pub fn animate(
+    /// Starting noise for `batch` clips, drawn from `rng`: (batch, generated frames,
+    /// channels, size, size). Drawing each shot's noise from its own generator makes a shot
+    /// the same however the film is cut into batches.
+    pub fn noise(
         &self,
-        keyframes: &Tensor,
-        motion: &MotionBatch,
-        steps: usize,
-        guidance: f64,
+        batch: usize,
         rng: &mut impl Rng,
+        device: &candle_core::Device,
     ) -> Result<Tensor> {
         let cfg = &self.config;
-        let batch = keyframes.dim(0)?;
-        let noise = randn(
+        randn(
             rng,
             (
                 batch,
@@ -342,8 +337,43 @@ impl Animator {
                 cfg.image_size,
                 cfg.image_size,
             ),
-            keyframes.device(),
-        )?;
+            device,
+        )
+    }
+
+    /// The starting noise of the shots at `indices` of a film animated with `seed`: each
+    /// shot's from its own stream of the seed, so a shot comes out the same however the film
+    /// is cut into batches, sharded or resumed.
+    pub fn shot_noise(
+        &self,
+        seed: u64,
+        indices: &[usize],
+        device: &candle_core::Device,
+    ) -> Result<Tensor> {
+        let noise = indices
+            .iter()
+            .map(|&index| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(index as u64);
+                self.noise(1, &mut rng, device)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&noise, 0)
+    }
+
+    /// Clips (batch, frames, channels, size, size) from keyframes (batch, channels, size,
+    /// size) in [-1, 1], their motion and their starting [`noise`](Self::noise), sampled
+    /// with DPM-Solver++ in `steps` steps and motion guidance `guidance` (1 = none). Frame 0
+    /// of each clip is its keyframe. Parts of the batch are sampled on the machine's cores.
+    pub fn animate(
+        &self,
+        keyframes: &Tensor,
+        motion: &MotionBatch,
+        noise: &Tensor,
+        steps: usize,
+        guidance: f64,
+    ) -> Result<Tensor> {
+        let batch = keyframes.dim(0)?;
         let parts = split_ranges(batch, available_threads());
         let clips = run_parts(parts.len(), |i| {
             let part = &parts[i];

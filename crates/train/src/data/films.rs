@@ -24,7 +24,7 @@ use super::augment::Augment;
 use super::dataset::KeyframeDataset;
 use super::error::DataError;
 use super::faces::{FaceDataset, FaceSource};
-use super::tensor::to_tensor;
+use super::to_tensor;
 use crate::error::TrainingError;
 
 /// One film, ready for the planner.

@@ -16,7 +16,7 @@ use super::batches::Batches;
 use super::dataset::KeyframeDataset;
 use super::error::DataError;
 use super::labels::KeyframeLabels;
-use super::tensor::to_tensor;
+use super::to_tensor;
 use crate::error::TrainingError;
 
 /// The train split of the dataset in `data`, checked to be `image_size` px (what the model

@@ -4,26 +4,24 @@
 //! range diffusion models are trained in. The map `v / 127.5 - 1` and its inverse with
 //! rounding give back every u8 exactly, so saving a model's input shows exactly what it saw.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Result, Tensor, bail};
 use image::RgbImage;
 
-use super::error::DataError;
-
 /// Stacks pictures of one size into a (B, 3, H, W) f32 tensor with values in [-1, 1].
-pub fn to_tensor(images: &[RgbImage], device: &Device) -> Result<Tensor, DataError> {
-    let first = images
-        .first()
-        .ok_or_else(|| DataError::Shape("cannot make a tensor of no pictures".to_owned()))?;
+pub fn to_tensor(images: &[RgbImage], device: &Device) -> Result<Tensor> {
+    let Some(first) = images.first() else {
+        bail!("cannot make a tensor of no pictures")
+    };
     let (width, height) = first.dimensions();
     let plane = (width * height) as usize;
     let mut values = vec![0f32; images.len() * 3 * plane];
     for (b, image) in images.iter().enumerate() {
         if image.dimensions() != (width, height) {
-            return Err(DataError::Shape(format!(
+            bail!(
                 "picture {b} is {}x{} but picture 0 is {width}x{height}: a batch needs one size",
                 image.width(),
                 image.height()
-            )));
+            );
         }
         let base = b * 3 * plane;
         for (p, pixel) in image.pixels().enumerate() {
@@ -32,27 +30,27 @@ pub fn to_tensor(images: &[RgbImage], device: &Device) -> Result<Tensor, DataErr
             }
         }
     }
-    Ok(Tensor::from_vec(
+    Tensor::from_vec(
         values,
         (images.len(), 3, height as usize, width as usize),
         device,
-    )?)
+    )
 }
 
 /// Turns a (B, 3, H, W) tensor in [-1, 1] back into pictures: values outside the range are
 /// clamped (a model's output may overshoot), then rounded to the nearest u8.
-pub fn from_tensor(tensor: &Tensor) -> Result<Vec<RgbImage>, DataError> {
-    let (batch, channels, height, width) = tensor.dims4().map_err(|_| {
-        DataError::Shape(format!(
+pub fn from_tensor(tensor: &Tensor) -> Result<Vec<RgbImage>> {
+    let Ok((batch, channels, height, width)) = tensor.dims4() else {
+        bail!(
             "expected a (batch, 3, height, width) tensor, got shape {:?}",
             tensor.dims()
-        ))
-    })?;
+        )
+    };
     if channels != 3 {
-        return Err(DataError::Shape(format!(
+        bail!(
             "expected 3 colour channels, got {channels} (shape {:?})",
             tensor.dims()
-        )));
+        );
     }
     let values = tensor
         .to_device(&Device::Cpu)?

@@ -1,0 +1,138 @@
+//! `moviedreamer animate`: a film's keyframes (one per shot) into clips that move as the
+//! script says, assembled into the movie, storyboard and index.html.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::ensure;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use moviedreamer_models::animator::Animator;
+use moviedreamer_pipeline::animate::clip_path;
+use moviedreamer_pipeline::{AnimateSettings, Report, ShotToAnimate, animate_shots};
+
+use crate::load_trained;
+use crate::movie_cmd::{MovieOptions, assemble_with_progress, film_shots, print_outputs, read_png};
+
+#[derive(Args)]
+pub struct AnimateArgs {
+    /// The film's script (YAML, or a Fountain screenplay).
+    script: PathBuf,
+    /// Folder of keyframes, one per shot in script order: 000000.png, 000001.png, … (as a
+    /// StoryWorld film's keyframes/ folder, or a render run's).
+    #[arg(long)]
+    keyframes: PathBuf,
+    /// The animator's model directory.
+    #[arg(long, default_value = "runs/animator/model")]
+    model: PathBuf,
+    /// Output directory: clips/, the movie, storyboard, index.html and manifest.json. An
+    /// interrupted run continues when the same command is run again.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Sampling steps per clip.
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    /// Guidance on the shot's motion (1 = none).
+    #[arg(long, default_value_t = 2.0)]
+    guidance: f64,
+    /// Seed of the sampling noise (each shot has its own stream of it).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Shots animated together.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Only the first N shots.
+    #[arg(long)]
+    shots: Option<usize>,
+    #[command(flatten)]
+    movie: MovieOptions,
+}
+
+pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
+    let movie_settings = args.movie.settings()?;
+    ensure!(
+        (1..=1000).contains(&args.steps),
+        "--steps {} is outside 1 to 1,000",
+        args.steps
+    );
+    ensure!(args.batch > 0, "--batch must be at least 1");
+    let loaded = moviedreamer_script::load(&args.script)?;
+    let mut shots = film_shots(&loaded.script);
+    if let Some(limit) = args.shots {
+        ensure!(limit > 0, "--shots must be at least 1");
+        shots.truncate(limit);
+    }
+    ensure!(!shots.is_empty(), "{} has no shots", args.script.display());
+    let keyframe_path = |index: usize| args.keyframes.join(format!("{index:06}.png"));
+    if let Some(missing) = (0..shots.len()).find(|&i| !keyframe_path(i).is_file()) {
+        anyhow::bail!(
+            "{} is missing: the script has {} shots, so the keyframes folder needs 000000.png to {:06}.png",
+            keyframe_path(missing).display(),
+            shots.len(),
+            shots.len() - 1
+        );
+    }
+    let animator = load_trained(&args.model, "animator", Animator::load)?;
+
+    let to_animate: Vec<ShotToAnimate> = shots
+        .iter()
+        .enumerate()
+        .map(|(index, shot)| ShotToAnimate {
+            index,
+            keyframe: keyframe_path(index),
+            motion: shot.motion,
+        })
+        .collect();
+    let settings = AnimateSettings {
+        steps: args.steps,
+        guidance: args.guidance,
+        seed: args.seed,
+        batch: args.batch,
+    };
+    let config = serde_json::json!({
+        "model": args.model.display().to_string(),
+        "keyframes": args.keyframes.display().to_string(),
+    });
+    let bar = ProgressBar::new(shots.len() as u64).with_style(
+        ProgressStyle::with_template("animating {bar:40} {pos}/{len} shots  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let animated = animate_shots(
+        &animator,
+        &args.script,
+        config,
+        &to_animate,
+        &args.out,
+        &settings,
+        || bar.inc(1),
+    )?;
+    bar.finish_and_clear();
+    println!(
+        "animated {animated} shots ({} were already done)",
+        shots.len() - animated
+    );
+
+    let total = shots.len();
+    let run_dir = args.out.clone();
+    let media = shots.into_iter().enumerate().map(|(index, shot)| {
+        let keyframe = read_png(&keyframe_path(index))?;
+        let strip = read_png(&clip_path(&run_dir, index))?;
+        Ok(shot.media(keyframe, &strip))
+    });
+    let report = Report {
+        title: loaded.script.title.clone(),
+        summary: format!(
+            "{total} shots animated by {} from the keyframes in {} ({} steps, guidance {}, seed {}).",
+            args.model.display(),
+            args.keyframes.display(),
+            args.steps,
+            args.guidance,
+            args.seed
+        ),
+        script: std::fs::read_to_string(&args.script).ok(),
+        ..Report::default()
+    };
+    let assembly = assemble_with_progress(&args.out, total, media, &movie_settings, report)?;
+    print_outputs(&args.out, &assembly);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,201 @@
+//! Keyframes to clips: the animator run over a film's shots in batches. Each shot's noise
+//! comes from its own stream of the run's seed, and each clip is written (atomically) as
+//! soon as its batch is done, as `clips/<shot>.png` with its frames side by side, and
+//! recorded in `manifest.json`. An interrupted run, kill -9 included, continues where it
+//! stopped and gives the same bytes as a run that never stopped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use image::RgbImage;
+use moviedreamer_models::animator::{Animator, Motion, MotionBatch};
+use moviedreamer_models::pictures::{from_tensor, to_tensor};
+
+use crate::manifest::{Item, ItemStatus, MANIFEST_FILE, Manifest};
+use crate::{PipelineError, write_png};
+
+/// How clips are sampled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnimateSettings {
+    /// Sampling steps (DPM-Solver++).
+    pub steps: usize,
+    /// Guidance on the motion (1 = none).
+    pub guidance: f64,
+    /// Seed of every shot's noise.
+    pub seed: u64,
+    /// Shots sampled together.
+    pub batch: usize,
+}
+
+/// A shot to animate: its index in the film, its keyframe file and its motion.
+#[derive(Clone, Debug)]
+pub struct ShotToAnimate {
+    /// Index of the shot in the film (names its clip).
+    pub index: usize,
+    /// The keyframe picture.
+    pub keyframe: PathBuf,
+    /// What moves in it.
+    pub motion: Motion,
+}
+
+/// The clip file of shot `index` in a run directory.
+pub fn clip_path(run_dir: &Path, index: usize) -> PathBuf {
+    run_dir.join(format!("clips/{index:06}.png"))
+}
+
+/// The manifest id of shot `index`'s clip.
+fn clip_id(index: usize) -> String {
+    format!("clip/{index:06}")
+}
+
+/// Animates every shot that has no finished clip in `run_dir` yet; `on_clip` is called for
+/// every shot, done before or now (for a progress bar). Returns how many were animated now.
+///
+/// `config` describes the inputs and settings (model, keyframes) and is kept in the
+/// manifest: a run directory made with another script or config is refused.
+pub fn animate_shots(
+    animator: &Animator,
+    script: &Path,
+    config: serde_json::Value,
+    shots: &[ShotToAnimate],
+    run_dir: &Path,
+    settings: &AnimateSettings,
+    mut on_clip: impl FnMut(),
+) -> Result<usize, PipelineError> {
+    let config = serde_json::json!({
+        "animate": config,
+        "steps": settings.steps,
+        "guidance": settings.guidance,
+    });
+    let mut manifest = open_manifest(script, config, settings.seed, shots, run_dir)?;
+    let size = animator.config().image_size as u32;
+    let pending: Vec<&ShotToAnimate> = shots
+        .iter()
+        .filter(|shot| {
+            let done = manifest
+                .items
+                .get(&clip_id(shot.index))
+                .is_some_and(|item| {
+                    item.status == ItemStatus::Done && clip_path(run_dir, shot.index).is_file()
+                });
+            if done {
+                on_clip();
+            }
+            !done
+        })
+        .collect();
+    let device = Device::Cpu;
+    for batch in pending.chunks(settings.batch.max(1)) {
+        let keyframes = batch
+            .iter()
+            .map(|shot| read_keyframe(&shot.keyframe, size))
+            .collect::<Result<Vec<_>, _>>()?;
+        let motions: Vec<Motion> = batch.iter().map(|shot| shot.motion).collect();
+        let indices: Vec<usize> = batch.iter().map(|shot| shot.index).collect();
+        let noise = animator.shot_noise(settings.seed, &indices, &device)?;
+        let clips = animator.animate(
+            &to_tensor(&keyframes, &device)?,
+            &MotionBatch::new(&motions, &device)?,
+            &noise,
+            settings.steps,
+            settings.guidance,
+        )?;
+        for (b, shot) in batch.iter().enumerate() {
+            let frames = from_tensor(&clips.get(b)?)?;
+            let path = clip_path(run_dir, shot.index);
+            write_png(&path, &strip(&frames))?;
+            manifest.set(
+                &clip_id(shot.index),
+                Item {
+                    status: ItemStatus::Done,
+                    output: path.strip_prefix(run_dir).ok().map(Path::to_path_buf),
+                    error: None,
+                },
+            )?;
+            on_clip();
+        }
+        manifest.save(run_dir)?;
+    }
+    Ok(pending.len())
+}
+
+/// The run's manifest: a new one, or the one already there if it is this run's.
+fn open_manifest(
+    script: &Path,
+    config: serde_json::Value,
+    seed: u64,
+    shots: &[ShotToAnimate],
+    run_dir: &Path,
+) -> Result<Manifest, PipelineError> {
+    let seeds = BTreeMap::from([("animate".to_owned(), seed)]);
+    let fresh = Manifest::new(
+        script,
+        config,
+        seeds,
+        shots.iter().map(|shot| clip_id(shot.index)),
+    )?;
+    if !run_dir.join(MANIFEST_FILE).is_file() {
+        fresh.save(run_dir)?;
+        return Ok(fresh);
+    }
+    let existing = Manifest::load(run_dir)?;
+    let other = |message: String| PipelineError::OtherRun {
+        path: run_dir.join(MANIFEST_FILE),
+        message,
+    };
+    if existing.script_sha256 != fresh.script_sha256 {
+        return Err(other(format!(
+            "this run was made from another version of {}",
+            script.display()
+        )));
+    }
+    if existing.config != fresh.config || existing.seeds != fresh.seeds {
+        return Err(other(format!(
+            "this run was made with other settings: {} and seeds {:?}, not {} and {:?}",
+            existing.config, existing.seeds, fresh.config, fresh.seeds
+        )));
+    }
+    if existing.items.keys().ne(fresh.items.keys()) {
+        return Err(other("this run was made for other shots".into()));
+    }
+    Ok(existing)
+}
+
+/// Reads a keyframe, which must be the animator's size.
+pub fn read_keyframe(path: &Path, size: u32) -> Result<RgbImage, PipelineError> {
+    let image = image::open(path)
+        .map_err(|err| PipelineError::BadKeyframe {
+            path: path.to_path_buf(),
+            message: format!("cannot read the picture: {err}"),
+        })?
+        .to_rgb8();
+    if image.dimensions() != (size, size) {
+        return Err(PipelineError::BadKeyframe {
+            path: path.to_path_buf(),
+            message: format!(
+                "the keyframe is {}x{} but the animator makes {size}x{size} clips\n  help: give keyframes of the animator's size",
+                image.width(),
+                image.height()
+            ),
+        });
+    }
+    Ok(image)
+}
+
+/// Frames side by side in one picture, as StoryWorld stores clips.
+pub fn strip(frames: &[RgbImage]) -> RgbImage {
+    let (w, h) = frames.first().map(|f| f.dimensions()).unwrap_or((0, 0));
+    let mut strip = RgbImage::new(w * frames.len() as u32, h);
+    for (k, frame) in frames.iter().enumerate() {
+        image::imageops::replace(&mut strip, frame, (k as u32 * w) as i64, 0);
+    }
+    strip
+}
+
+/// A strip of frames cut back into frames of `side` pixels.
+pub fn split_strip(strip: &RgbImage, side: u32) -> Vec<RgbImage> {
+    (0..strip.width() / side.max(1))
+        .map(|k| image::imageops::crop_imm(strip, k * side, 0, side, strip.height()).to_image())
+        .collect()
+}

@@ -1,0 +1,290 @@
+//! Training the animator on StoryWorld clips: each shot's ground-truth frames, conditioned
+//! on its keyframe and the motion its script describes.
+//!
+//! The loop reads top to bottom, as nanoGPT's: data, model, optimiser, resume, then steps
+//! of load → loss and backward (micro-batches side by side on the cores) → clip → update →
+//! EMA → log, with a checkpoint every so often and on Ctrl-C. The result is a model
+//! directory holding the EMA weights in f16.
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
+use moviedreamer_models::animator::{Animator, AnimatorConfig, Motion};
+use moviedreamer_nn::init::seeded_var_builder;
+use moviedreamer_nn::parallel::split_ranges;
+use moviedreamer_storyworld::identity::Split;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{BatchPosition, Batches, ClipDataset, load_clip_batch};
+use crate::error::{TrainingError, check_micro_batches};
+use crate::optimisation::{Optimisation, OptimiserSettings};
+use crate::session::{RunOptions, Session, TrainingSummary};
+
+/// Everything an animator training run is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnimatorTraining {
+    /// The model to train.
+    pub model: AnimatorConfig,
+    /// Optimiser steps in all.
+    pub steps: u64,
+    /// Clips per step.
+    pub batch: usize,
+    /// Equal parts each batch is split into, computed side by side on the machine's cores;
+    /// their gradients are averaged. Must divide `batch`.
+    pub micro_batches: usize,
+    /// Learning rate, warm-up, clipping and weight average.
+    #[serde(flatten)]
+    pub optimiser: OptimiserSettings,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Probability of mirroring a clip (left and right slots swap, pans reverse).
+    pub flip: f64,
+    /// Seed of the data order, noise and timesteps.
+    pub seed: u64,
+}
+
+impl AnimatorTraining {
+    /// Settings for a preset model: `micro` (seconds, for tests) or `storyworld`.
+    pub fn preset(name: &str) -> Option<Self> {
+        let base = AnimatorTraining {
+            model: AnimatorConfig::storyworld(),
+            steps: 2000,
+            batch: 8,
+            micro_batches: 2,
+            optimiser: OptimiserSettings {
+                learning_rate: 1e-3,
+                warmup: 100,
+                clip: 1.0,
+                ema_decay: 0.999,
+            },
+            checkpoint_every: 100,
+            flip: 0.5,
+            seed: 0,
+        };
+        match name {
+            "storyworld" => Some(base),
+            "micro" => Some(AnimatorTraining {
+                model: AnimatorConfig {
+                    frames: 8,
+                    ..AnimatorConfig::micro()
+                },
+                steps: 20,
+                batch: 4,
+                checkpoint_every: 10,
+                optimiser: OptimiserSettings {
+                    learning_rate: 1e-3,
+                    warmup: 2,
+                    ema_decay: 0.9,
+                    ..base.optimiser
+                },
+                ..base
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Trains an animator on the train split's clips of the StoryWorld dataset in `data`,
+/// writing checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into the run
+/// directory. Resumed, it continues exactly where it stopped.
+pub fn train_animator(
+    settings: &AnimatorTraining,
+    data: &Path,
+    options: &RunOptions,
+) -> Result<TrainingSummary, TrainingError> {
+    let device = Device::Cpu;
+    check_micro_batches(settings.batch, settings.micro_batches)?;
+
+    // Data: the clips must be the model's size and length.
+    let dataset = ClipDataset::open(data, Split::Train)?;
+    if dataset.image_size() as usize != settings.model.image_size {
+        return Err(TrainingError::ImageSize {
+            path: data.to_path_buf(),
+            expected: settings.model.image_size,
+            found: dataset.image_size(),
+        });
+    }
+    if dataset.frames() != settings.model.frames {
+        return Err(TrainingError::ClipFrames {
+            path: data.to_path_buf(),
+            expected: settings.model.frames,
+            found: dataset.frames(),
+        });
+    }
+    let mut batches = Batches::new(dataset.len(), settings.batch, settings.seed, true)?;
+
+    // Model, optimiser, weight average, learning-rate schedule.
+    let varmap = VarMap::new();
+    let model = Animator::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
+
+    // Resume: weights, optimiser, EMA, the noise generator and the place in the data.
+    let mut session = Session::open(
+        options,
+        settings.steps,
+        settings.seed,
+        &varmap,
+        &mut optimisation,
+    )?;
+    if let Some(position) = session.resumed::<BatchPosition>() {
+        batches.seek(position)?;
+    }
+
+    while session.running() {
+        let batch = batches.next_batch();
+        let (clips, motion) = load_clip_batch(
+            &dataset,
+            &batch.indices,
+            settings.flip,
+            &mut batch.rng(),
+            &device,
+        )?;
+        // Each micro-batch draws its noise from its own generator, seeded from the run's, so
+        // the step is the same however many threads compute it.
+        let parts = split_ranges(clips.dim(0)?, settings.micro_batches);
+        let seeds: Vec<u64> = parts.iter().map(|_| session.rng.random()).collect();
+        let report = optimisation.step(session.step, parts.len(), |i| {
+            let part = &parts[i];
+            model.training_loss(
+                &clips.narrow(0, part.start, part.len())?,
+                &motion.narrow(part.start, part.len())?,
+                &mut ChaCha8Rng::seed_from_u64(seeds[i]),
+            )
+        })?;
+        session.finish_step(report)?;
+        if session.checkpoint_due(settings.checkpoint_every) {
+            let position = serde_json::to_value(batches.position()).unwrap_or_default();
+            session.save(settings, &varmap, &optimisation, position)?;
+        }
+    }
+    Ok(session.finish(&settings.model, &optimisation)?)
+}
+
+/// How an animator's clips compare with the true ones, for the clips of one kind of motion.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MotionScores {
+    /// Which clips: `all`, `camera moves`, `someone walks`, …
+    pub motion: String,
+    /// Clips of this kind measured.
+    pub clips: usize,
+    /// PSNR (dB) of the generated frames (all but the keyframe) against the true ones.
+    pub animated_psnr: f64,
+    /// PSNR (dB) of the keyframe held still against the true frames: the baseline an
+    /// animator that moves nothing gets.
+    pub still_psnr: f64,
+    /// Mean absolute change between consecutive generated frames (0–255 units).
+    pub animated_motion: f64,
+    /// The same of the true frames: how much they really move.
+    pub true_motion: f64,
+}
+
+/// The motion groups scores are reported for, with which clips belong to each.
+const MOTION_GROUPS: [(&str, fn(&Motion) -> bool); 7] = [
+    ("all", |_| true),
+    ("still (stand or sit, camera still)", |m| {
+        m.camera == 0 && m.actions.iter().all(|&a| matches!(a, 0 | 1 | 4))
+    }),
+    ("someone walks", |m| m.actions.contains(&2)),
+    ("someone waves", |m| m.actions.contains(&3)),
+    ("someone jumps", |m| m.actions.contains(&5)),
+    ("someone talks", |m| m.actions.contains(&6)),
+    ("camera pans or zooms", |m| m.camera != 0),
+];
+
+/// Per-clip numbers before averaging.
+struct ClipNumbers {
+    motion: Motion,
+    animated_psnr: f64,
+    still_psnr: f64,
+    animated_motion: f64,
+    true_motion: f64,
+}
+
+/// Animates `count` clips spread evenly over `dataset` (from their true keyframes, each
+/// clip's noise from its own stream of `seed`) and compares them with the true clips.
+/// Returns the scores by motion group and the first `examples` clips as (true, generated)
+/// tensors (frames, 3, H, W) for a sheet.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate_animator(
+    animator: &Animator,
+    dataset: &ClipDataset,
+    count: usize,
+    steps: usize,
+    guidance: f64,
+    seed: u64,
+    examples: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<(Vec<MotionScores>, Vec<(Tensor, Tensor)>), TrainingError> {
+    let device = Device::Cpu;
+    let count = count.clamp(1, dataset.len());
+    let indices: Vec<usize> = (0..count).map(|i| i * dataset.len() / count).collect();
+    let mut numbers = Vec::with_capacity(count);
+    let mut shown = Vec::new();
+    for chunk in indices.chunks(8) {
+        let (truth, motion) = load_clip_batch(
+            dataset,
+            chunk,
+            0.0,
+            &mut ChaCha8Rng::seed_from_u64(0),
+            &device,
+        )?;
+        let keyframes = truth.narrow(1, 0, 1)?.squeeze(1)?;
+        let noise = animator.shot_noise(seed, chunk, &device)?;
+        let generated = animator.animate(&keyframes, &motion, &noise, steps, guidance)?;
+        let frames = truth.dim(1)? - 1;
+        let still = keyframes.unsqueeze(1)?.broadcast_as(truth.shape())?;
+        for (b, &index) in chunk.iter().enumerate() {
+            let (truth, generated, still) = (truth.get(b)?, generated.get(b)?, still.get(b)?);
+            let later = |clip: &Tensor| clip.narrow(0, 1, frames);
+            numbers.push(ClipNumbers {
+                motion: dataset.motion(index),
+                animated_psnr: psnr(&later(&generated)?, &later(&truth)?)?,
+                still_psnr: psnr(&later(&still)?, &later(&truth)?)?,
+                animated_motion: frame_change(&generated)?,
+                true_motion: frame_change(&truth)?,
+            });
+            if shown.len() < examples {
+                shown.push((truth, generated));
+            }
+        }
+        progress(chunk.len());
+    }
+    let scores = MOTION_GROUPS
+        .iter()
+        .filter_map(|(name, belongs)| {
+            let group: Vec<&ClipNumbers> = numbers.iter().filter(|n| belongs(&n.motion)).collect();
+            let mean = |value: fn(&ClipNumbers) -> f64| {
+                group.iter().map(|n| value(n)).sum::<f64>() / group.len() as f64
+            };
+            (!group.is_empty()).then(|| MotionScores {
+                motion: (*name).to_owned(),
+                clips: group.len(),
+                animated_psnr: mean(|n| n.animated_psnr),
+                still_psnr: mean(|n| n.still_psnr),
+                animated_motion: mean(|n| n.animated_motion),
+                true_motion: mean(|n| n.true_motion),
+            })
+        })
+        .collect();
+    Ok((scores, shown))
+}
+
+/// PSNR in dB of two tensors in [-1, 1] (peak-to-peak 2).
+fn psnr(a: &Tensor, b: &Tensor) -> candle_core::Result<f64> {
+    let mse = (a - b)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64;
+    Ok(10.0 * (4.0 / mse.max(1e-12)).log10())
+}
+
+/// Mean absolute change between consecutive frames of a clip (frames, 3, H, W) in [-1, 1],
+/// in 0–255 units.
+fn frame_change(clip: &Tensor) -> candle_core::Result<f64> {
+    let frames = clip.dim(0)?;
+    let change = (clip.narrow(0, 1, frames - 1)? - clip.narrow(0, 0, frames - 1)?)?
+        .abs()?
+        .mean_all()?
+        .to_scalar::<f32>()? as f64;
+    Ok(change * 127.5)
+}
