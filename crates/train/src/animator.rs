@@ -181,8 +181,14 @@ pub struct MotionScores {
     pub true_motion: f64,
 }
 
+/// Which clips belong to a motion group.
+type MotionFilter = fn(&Motion) -> bool;
+
+/// A true clip and the animator's, each (frames, 3, H, W) in [-1, 1].
+pub type ClipPair = (Tensor, Tensor);
+
 /// The motion groups scores are reported for, with which clips belong to each.
-const MOTION_GROUPS: [(&str, fn(&Motion) -> bool); 7] = [
+const MOTION_GROUPS: [(&str, MotionFilter); 7] = [
     ("all", |_| true),
     ("still (stand or sit, camera still)", |m| {
         m.camera == 0 && m.actions.iter().all(|&a| matches!(a, 0 | 1 | 4))
@@ -217,7 +223,7 @@ pub fn evaluate_animator(
     seed: u64,
     examples: usize,
     mut progress: impl FnMut(usize),
-) -> Result<(Vec<MotionScores>, Vec<(Tensor, Tensor)>), TrainingError> {
+) -> Result<(Vec<MotionScores>, Vec<ClipPair>), TrainingError> {
     let device = Device::Cpu;
     let count = count.clamp(1, dataset.len());
     let indices: Vec<usize> = (0..count).map(|i| i * dataset.len() / count).collect();
