@@ -1,8 +1,8 @@
 //! `moviedreamer demo`: the first thing a new user runs.
 //!
 //! Today it checks the bundled script and sets up a run directory with its manifest; the
-//! planner, renderer and animator join it as their models land, and until then it says so
-//! plainly instead of pretending.
+//! planner, renderer and animator join it as the renderer lands and models are bundled, and
+//! until then it says so plainly instead of pretending.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -66,9 +66,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         args.output.join(MANIFEST_FILE).display()
     );
     println!();
-    println!("Not built yet: the renderer and animator (and so the MP4, storyboard and");
-    println!("report), and no trained models are bundled. The tokenizer, identity encoder,");
-    println!("planner and evaluator train with `moviedreamer train …` (see the README);");
-    println!("docs/architecture.md has the plan.");
+    println!("Not built yet: the renderer (planned tokens → keyframes), so this film cannot");
+    println!("be made yet, and no trained models are bundled. The tokenizer, identity");
+    println!("encoder, planner, evaluator and animator train with `moviedreamer train …`;");
+    println!("`moviedreamer animate` turns keyframes into a movie, storyboard and report, and");
+    println!("`moviedreamer world movie` shows a StoryWorld film that way (see the README).");
     Ok(ExitCode::SUCCESS)
 }
