@@ -297,10 +297,16 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
         "| clips | n | PSNR animated | PSNR keyframe held still | motion animated | motion true |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let db = |psnr: Option<f64>| psnr.map_or("exact".to_owned(), |p| format!("{p:.2} dB"));
     for s in &scores {
         println!(
-            "| {} | {} | {:.2} dB | {:.2} dB | {:.2} | {:.2} |",
-            s.motion, s.clips, s.animated_psnr, s.still_psnr, s.animated_motion, s.true_motion
+            "| {} | {} | {} | {} | {:.2} | {:.2} |",
+            s.motion,
+            s.clips,
+            db(s.animated_psnr),
+            db(s.still_psnr),
+            s.animated_motion,
+            s.true_motion
         );
     }
     println!(

@@ -170,11 +170,12 @@ pub struct MotionScores {
     pub motion: String,
     /// Clips of this kind measured.
     pub clips: usize,
-    /// PSNR (dB) of the generated frames (all but the keyframe) against the true ones.
-    pub animated_psnr: f64,
+    /// PSNR (dB) of the generated frames (all but the keyframe) against the true ones, from
+    /// the group's mean squared error; `None` when they are equal.
+    pub animated_psnr: Option<f64>,
     /// PSNR (dB) of the keyframe held still against the true frames: the baseline an
-    /// animator that moves nothing gets.
-    pub still_psnr: f64,
+    /// animator that moves nothing gets (`None` when the true clips do not move at all).
+    pub still_psnr: Option<f64>,
     /// Mean absolute change between consecutive generated frames (0–255 units).
     pub animated_motion: f64,
     /// The same of the true frames: how much they really move.
@@ -203,8 +204,8 @@ const MOTION_GROUPS: [(&str, MotionFilter); 7] = [
 /// Per-clip numbers before averaging.
 struct ClipNumbers {
     motion: Motion,
-    animated_psnr: f64,
-    still_psnr: f64,
+    animated_mse: f64,
+    still_mse: f64,
     animated_motion: f64,
     true_motion: f64,
 }
@@ -247,8 +248,8 @@ pub fn evaluate_animator(
             let later = |clip: &Tensor| clip.narrow(0, 1, frames);
             numbers.push(ClipNumbers {
                 motion: dataset.motion(index),
-                animated_psnr: psnr(&later(&generated)?, &later(&truth)?)?,
-                still_psnr: psnr(&later(&still)?, &later(&truth)?)?,
+                animated_mse: mse(&later(&generated)?, &later(&truth)?)?,
+                still_mse: mse(&later(&still)?, &later(&truth)?)?,
                 animated_motion: frame_change(&generated)?,
                 true_motion: frame_change(&truth)?,
             });
@@ -268,8 +269,8 @@ pub fn evaluate_animator(
             (!group.is_empty()).then(|| MotionScores {
                 motion: (*name).to_owned(),
                 clips: group.len(),
-                animated_psnr: mean(|n| n.animated_psnr),
-                still_psnr: mean(|n| n.still_psnr),
+                animated_psnr: psnr(mean(|n| n.animated_mse)),
+                still_psnr: psnr(mean(|n| n.still_mse)),
                 animated_motion: mean(|n| n.animated_motion),
                 true_motion: mean(|n| n.true_motion),
             })
@@ -278,10 +279,15 @@ pub fn evaluate_animator(
     Ok((scores, shown))
 }
 
-/// PSNR in dB of two tensors in [-1, 1] (peak-to-peak 2).
-fn psnr(a: &Tensor, b: &Tensor) -> candle_core::Result<f64> {
-    let mse = (a - b)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64;
-    Ok(10.0 * (4.0 / mse.max(1e-12)).log10())
+/// Mean squared error of two tensors.
+fn mse(a: &Tensor, b: &Tensor) -> candle_core::Result<f64> {
+    Ok((a - b)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64)
+}
+
+/// PSNR in dB of a mean squared error between pictures in [-1, 1] (peak-to-peak 2); `None`
+/// for no error at all.
+fn psnr(mse: f64) -> Option<f64> {
+    (mse > 0.0).then(|| 10.0 * (4.0 / mse).log10())
 }
 
 /// Mean absolute change between consecutive frames of a clip (frames, 3, H, W) in [-1, 1],
