@@ -19,7 +19,7 @@ use candle_nn::{Embedding, Linear, VarBuilder, embedding, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
-    ScheduleConfig, apply_keep_mask, guidance_from_batch, run_sampler,
+    ScheduleConfig, apply_keep_mask, run_guided_sampler,
 };
 use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
@@ -399,32 +399,23 @@ impl Animator {
         steps: usize,
         guidance: f64,
     ) -> Result<Tensor> {
-        let batch = keyframes.dim(0)?;
-        let device = keyframes.device();
         let mut sampler =
             DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
-        let guided = guidance != 1.0;
-        let copies = if guided { 2 } else { 1 };
         let embedded = self.motion_embedding(motion)?;
-        let conditions = if guided {
+        let (conditions, keyframes) = if guidance != 1.0 {
             let null = self
                 .null_motion
                 .broadcast_as(embedded.shape())?
                 .contiguous()?;
-            Tensor::cat(&[&null, &embedded], 0)?
+            (
+                Tensor::cat(&[&null, &embedded], 0)?,
+                Tensor::cat(&[keyframes, keyframes], 0)?,
+            )
         } else {
-            embedded
+            (embedded, keyframes.clone())
         };
-        let keyframes = Tensor::cat(&vec![keyframes.clone(); copies], 0)?;
-        run_sampler(&mut sampler, noise, |input, t| {
-            let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
-            let timesteps = Tensor::full(t as f32, batch * copies, device)?;
-            let output = self.forward(&input, &keyframes, &timesteps, &conditions, false)?;
-            if guided {
-                guidance_from_batch(&output, &[guidance])
-            } else {
-                Ok(output)
-            }
+        run_guided_sampler(&mut sampler, noise, guidance, |input, timesteps| {
+            self.forward(input, &keyframes, timesteps, &conditions, false)
         })
     }
 }

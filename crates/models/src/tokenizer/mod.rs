@@ -15,7 +15,7 @@ use candle_nn::VarBuilder;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
-    ScheduleConfig, apply_keep_mask, guidance_from_batch, run_sampler,
+    ScheduleConfig, apply_keep_mask, run_guided_sampler,
 };
 use moviedreamer_nn::ops::randn;
 use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
@@ -237,27 +237,15 @@ impl KeyframeTokenizer {
         guidance: f64,
     ) -> Result<Tensor> {
         let batch = tokens.dim(0)?;
-        let device = tokens.device();
         let mut sampler =
             DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
-        let guided = guidance != 1.0;
-        let conditions = if guided {
+        let conditions = if guidance != 1.0 {
             Tensor::cat(&[self.decoder.null_tokens(batch)?, tokens.clone()], 0)?
         } else {
             tokens.clone()
         };
-        run_sampler(&mut sampler, noise, |input, t| {
-            let copies = if guided { 2 } else { 1 };
-            let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
-            let timesteps = Tensor::full(t as f32, batch * copies, device)?;
-            let output = self
-                .decoder
-                .forward(&input, &timesteps, &conditions, false)?;
-            if guided {
-                guidance_from_batch(&output, &[guidance])
-            } else {
-                Ok(output)
-            }
+        run_guided_sampler(&mut sampler, noise, guidance, |input, timesteps| {
+            self.decoder.forward(input, timesteps, &conditions, false)
         })
     }
 }

@@ -58,6 +58,37 @@ pub fn guidance_from_batch(output: &Tensor, scales: &[f64]) -> Result<Tensor> {
     classifier_free_guidance(&unconditional, &conditioned)
 }
 
+/// Runs `sampler` from `noise` with classifier-free guidance on one condition:
+/// `model(input, timesteps)` gets the sample and a (batch,) tensor of the step's timestep,
+/// both doubled along the batch when `guidance` is not 1 (the caller then lays its
+/// conditions out as [null; real] in the same order), and the two halves are combined with
+/// [`guidance_from_batch`]. With guidance 1 the model runs once per step, conditioned.
+pub fn run_guided_sampler<S, F>(
+    sampler: &mut S,
+    noise: &Tensor,
+    guidance: f64,
+    mut model: F,
+) -> Result<Tensor>
+where
+    S: super::Sampler + ?Sized,
+    F: FnMut(&Tensor, &Tensor) -> Result<Tensor>,
+{
+    let guided = guidance != 1.0;
+    let copies = if guided { 2 } else { 1 };
+    let batch = noise.dim(0)?;
+    let device = noise.device().clone();
+    super::run_sampler(sampler, noise, |input, t| {
+        let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
+        let timesteps = Tensor::full(t as f32, batch * copies, &device)?;
+        let output = model(&input, &timesteps)?;
+        if guided {
+            guidance_from_batch(&output, &[guidance])
+        } else {
+            Ok(output)
+        }
+    })
+}
+
 /// Training-side dropout of conditions, one independent drop probability per condition.
 ///
 /// Independence matters: it is what teaches the model every subset of conditions, including

@@ -30,6 +30,7 @@ pub use dpm_solver::{DpmSolverConfig, DpmSolverMultistep, FinalSigmas, SolverTyp
 pub use euler::{EulerConfig, EulerDiscrete};
 pub use guidance::{
     ConditionDropout, apply_keep_mask, classifier_free_guidance, guidance_from_batch, keep_rate,
+    run_guided_sampler,
 };
 pub use schedule::{BetaSchedule, NoiseSchedule, ScheduleConfig};
 
