@@ -68,6 +68,7 @@ fn movie_assembles_a_films_clips_into_files_a_player_opens() {
         "--title-seconds",
         "1",
         "--frames",
+        "--gif",
     ]));
     // "6 shots, F frames at 8 fps": six 8-frame clips and one 8-frame card per scene.
     let frames: usize = stdout

@@ -54,7 +54,7 @@ impl Default for AssemblySettings {
             title_seconds: 0.0,
             formats: MovieFormats {
                 mp4: true,
-                gif: true,
+                gif: false,
                 frames: false,
             },
         }
