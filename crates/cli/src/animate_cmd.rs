@@ -35,6 +35,10 @@ pub struct AnimateArgs {
     /// Guidance on the shot's motion (1 = none).
     #[arg(long, default_value_t = 2.0)]
     guidance: f64,
+    /// Where sampling starts: 1 from pure noise; less (0.5, say) from each keyframe held
+    /// still and noised that far, which keeps more of the keyframe.
+    #[arg(long, default_value_t = 1.0)]
+    start_noise: f64,
     /// Seed of the sampling noise (each shot has its own stream of it).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -56,6 +60,11 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
         args.steps
     );
     ensure!(args.batch > 0, "--batch must be at least 1");
+    ensure!(
+        args.start_noise > 0.0 && args.start_noise <= 1.0,
+        "--start-noise {} is outside (0, 1]",
+        args.start_noise
+    );
     let loaded = moviedreamer_script::load(&args.script)?;
     let mut shots = film_shots(&loaded.script);
     if let Some(limit) = args.shots {
@@ -86,6 +95,7 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
     let settings = AnimateSettings {
         steps: args.steps,
         guidance: args.guidance,
+        start_noise: args.start_noise,
         seed: args.seed,
         batch: args.batch,
     };
@@ -122,11 +132,12 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
     let report = Report {
         title: loaded.script.title.clone(),
         summary: format!(
-            "{total} shots animated by {} from the keyframes in {} ({} steps, guidance {}, seed {}).",
+            "{total} shots animated by {} from the keyframes in {} ({} steps, guidance {}, start noise {}, seed {}).",
             args.model.display(),
             args.keyframes.display(),
             args.steps,
             args.guidance,
+            args.start_noise,
             args.seed
         ),
         script: std::fs::read_to_string(&args.script).ok(),

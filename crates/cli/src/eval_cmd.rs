@@ -87,6 +87,10 @@ pub struct EvalAnimatorArgs {
     /// Guidance on the shot's motion (1 = none).
     #[arg(long, default_value_t = 2.0)]
     guidance: f64,
+    /// Where sampling starts: 1 from pure noise, less from the keyframe held still and
+    /// noised that far (as `animate --start-noise`).
+    #[arg(long, default_value_t = 1.0)]
+    start_noise: f64,
     /// Seed of the sampling noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -256,6 +260,7 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
         count,
         args.steps,
         args.guidance,
+        args.start_noise,
         args.seed,
         SHEET_CLIPS,
         |n| progress.inc(n as u64),
@@ -288,6 +293,7 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
         "split": split.name(),
         "steps": args.steps,
         "guidance": args.guidance,
+        "start_noise": args.start_noise,
         "seed": args.seed,
         "seconds": seconds,
         "scores": scores,

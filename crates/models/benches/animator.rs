@@ -51,7 +51,7 @@ fn animator(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     model
-                        .animate(&keyframes, &motion, &noise, STEPS, guidance)
+                        .animate(&keyframes, &motion, &noise, STEPS, guidance, 1.0)
                         .unwrap()
                 })
             },

@@ -95,9 +95,28 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
         let noise = model
             .noise(1, &mut ChaCha8Rng::seed_from_u64(seed), &Device::Cpu)
             .unwrap();
-        model.animate(&keyframe, &motion, &noise, 4, 2.0).unwrap()
+        model
+            .animate(&keyframe, &motion, &noise, 4, 2.0, 1.0)
+            .unwrap()
     };
     let (a, b) = (animate(5), animate(5));
+    // Starting halfway, from the keyframe held still and noised, is seeded as well.
+    let noise = model
+        .noise(1, &mut ChaCha8Rng::seed_from_u64(5), &Device::Cpu)
+        .unwrap();
+    let half = |_| {
+        model
+            .animate(&keyframe, &motion, &noise, 4, 2.0, 0.5)
+            .unwrap()
+    };
+    let (c, d) = (half(0), half(1));
+    assert_eq!(max_abs_diff(&c, &d).unwrap(), 0.0);
+    assert!(max_abs_diff(&a, &c).unwrap() > 0.0);
+    assert!(
+        model
+            .animate(&keyframe, &motion, &noise, 4, 2.0, 0.0)
+            .is_err()
+    );
     assert_eq!(a.dims(), &[1, 4, 3, 32, 32]);
     assert_eq!(max_abs_diff(&a, &b).unwrap(), 0.0);
     let first = a.get(0).unwrap().get(0).unwrap().unsqueeze(0).unwrap();
@@ -143,7 +162,9 @@ fn a_short_training_run_moves_the_square_only_when_told_to_walk() {
     let noise = model
         .noise(2, &mut ChaCha8Rng::seed_from_u64(2), &Device::Cpu)
         .unwrap();
-    let animated = model.animate(&keyframes, &motion, &noise, 10, 3.0).unwrap();
+    let animated = model
+        .animate(&keyframes, &motion, &noise, 10, 3.0, 1.0)
+        .unwrap();
     let start = 4.0 + 3.5;
     let walked = last_frame_centre(&animated, 0) - start;
     let stood = last_frame_centre(&animated, 1) - start;

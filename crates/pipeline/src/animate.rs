@@ -22,6 +22,9 @@ pub struct AnimateSettings {
     pub steps: usize,
     /// Guidance on the motion (1 = none).
     pub guidance: f64,
+    /// Where sampling starts, (0, 1]: 1 from pure noise, less from the keyframe held still
+    /// and noised that far ([`Animator::animate`]).
+    pub start_noise: f64,
     /// Seed of every shot's noise.
     pub seed: u64,
     /// Shots sampled together.
@@ -67,6 +70,7 @@ pub fn animate_shots(
         "animate": config,
         "steps": settings.steps,
         "guidance": settings.guidance,
+        "start_noise": settings.start_noise,
     });
     let mut manifest = open_manifest(script, config, settings.seed, shots, run_dir)?;
     let size = animator.config().image_size as u32;
@@ -100,6 +104,7 @@ pub fn animate_shots(
             &noise,
             settings.steps,
             settings.guidance,
+            settings.start_noise,
         )?;
         for (b, shot) in batch.iter().enumerate() {
             let frames = from_tensor(&clips.get(b)?)?;

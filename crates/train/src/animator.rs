@@ -211,7 +211,7 @@ struct ClipNumbers {
 }
 
 /// Animates `count` clips spread evenly over `dataset` (from their true keyframes, each
-/// clip's noise from its own stream of `seed`) and compares them with the true clips.
+/// clip's noise from its own stream of `seed`, sampling as [`Animator::animate`] does) and compares them with the true clips.
 /// Returns the scores by motion group and the first `examples` clips as (true, generated)
 /// tensors (frames, 3, H, W) for a sheet.
 #[allow(clippy::too_many_arguments)]
@@ -221,6 +221,7 @@ pub fn evaluate_animator(
     count: usize,
     steps: usize,
     guidance: f64,
+    start_noise: f64,
     seed: u64,
     examples: usize,
     mut progress: impl FnMut(usize),
@@ -240,7 +241,8 @@ pub fn evaluate_animator(
         )?;
         let keyframes = truth.narrow(1, 0, 1)?.squeeze(1)?;
         let noise = animator.shot_noise(seed, chunk, &device)?;
-        let generated = animator.animate(&keyframes, &motion, &noise, steps, guidance)?;
+        let generated =
+            animator.animate(&keyframes, &motion, &noise, steps, guidance, start_noise)?;
         let frames = truth.dim(1)? - 1;
         let still = keyframes.unsqueeze(1)?.broadcast_as(truth.shape())?;
         for (b, &index) in chunk.iter().enumerate() {

@@ -18,7 +18,7 @@ use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder, embedding, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
-    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
+    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, Sampler,
     ScheduleConfig, apply_keep_mask, run_guided_sampler,
 };
 use moviedreamer_nn::init::{SMALL, small_linear};
@@ -365,6 +365,10 @@ impl Animator {
     /// size) in [-1, 1], their motion and their starting [`noise`](Self::noise), sampled
     /// with DPM-Solver++ in `steps` steps and motion guidance `guidance` (1 = none). Frame 0
     /// of each clip is its keyframe. Parts of the batch are sampled on the machine's cores.
+    ///
+    /// `start_noise` (0 to 1] is where sampling starts: 1 is pure noise; below 1 the frames
+    /// start as the keyframe held still, noised to that fraction of the schedule, and only
+    /// the remaining steps run (as SDEdit, and ConsistI2V's first-frame initialisation).
     pub fn animate(
         &self,
         keyframes: &Tensor,
@@ -372,6 +376,7 @@ impl Animator {
         noise: &Tensor,
         steps: usize,
         guidance: f64,
+        start_noise: f64,
     ) -> Result<Tensor> {
         let batch = keyframes.dim(0)?;
         let parts = split_ranges(batch, available_threads());
@@ -384,13 +389,14 @@ impl Animator {
                 &noise.narrow(0, part.start, part.len())?,
                 steps,
                 guidance,
+                start_noise,
             )?;
             Tensor::cat(&[&keyframes.unsqueeze(1)?, &frames], 1)
         })?;
         Tensor::cat(&clips, 0)?.clamp(-1f32, 1f32)
     }
 
-    /// Runs the sampler from `noise` to the generated frames.
+    /// Runs the sampler from `noise` (or the noised still keyframe) to the generated frames.
     fn sample(
         &self,
         keyframes: &Tensor,
@@ -398,9 +404,25 @@ impl Animator {
         noise: &Tensor,
         steps: usize,
         guidance: f64,
+        start_noise: f64,
     ) -> Result<Tensor> {
+        if !(start_noise > 0.0 && start_noise <= 1.0) {
+            candle_core::bail!("start noise {start_noise} is outside (0, 1]");
+        }
         let mut sampler =
             DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
+        let start = (((1.0 - start_noise) * steps as f64).round() as usize).min(steps - 1);
+        let initial = if start == 0 {
+            noise.affine(sampler.init_noise_sigma(), 0.0)?
+        } else {
+            let t = sampler.timesteps()[start].round() as u32;
+            let still = keyframes
+                .unsqueeze(1)?
+                .broadcast_as(noise.shape())?
+                .contiguous()?;
+            let timesteps = Tensor::full(t, keyframes.dim(0)?, keyframes.device())?;
+            self.schedule.add_noise(&still, noise, &timesteps)?
+        };
         let embedded = self.motion_embedding(motion)?;
         let (conditions, keyframes) = if guidance != 1.0 {
             let null = self
@@ -414,9 +436,13 @@ impl Animator {
         } else {
             (embedded, keyframes.clone())
         };
-        run_guided_sampler(&mut sampler, noise, guidance, |input, timesteps| {
-            self.forward(input, &keyframes, timesteps, &conditions, false)
-        })
+        run_guided_sampler(
+            &mut sampler,
+            &initial,
+            start,
+            guidance,
+            |input, timesteps| self.forward(input, &keyframes, timesteps, &conditions, false),
+        )
     }
 }
 

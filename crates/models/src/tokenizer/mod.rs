@@ -14,7 +14,7 @@ use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
-    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction,
+    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, Sampler,
     ScheduleConfig, apply_keep_mask, run_guided_sampler,
 };
 use moviedreamer_nn::ops::randn;
@@ -244,7 +244,8 @@ impl KeyframeTokenizer {
         } else {
             tokens.clone()
         };
-        run_guided_sampler(&mut sampler, noise, guidance, |input, timesteps| {
+        let start = noise.affine(sampler.init_noise_sigma(), 0.0)?;
+        run_guided_sampler(&mut sampler, &start, 0, guidance, |input, timesteps| {
             self.decoder.forward(input, timesteps, &conditions, false)
         })
     }

@@ -58,14 +58,16 @@ pub fn guidance_from_batch(output: &Tensor, scales: &[f64]) -> Result<Tensor> {
     classifier_free_guidance(&unconditional, &conditioned)
 }
 
-/// Runs `sampler` from `noise` with classifier-free guidance on one condition:
-/// `model(input, timesteps)` gets the sample and a (batch,) tensor of the step's timestep,
-/// both doubled along the batch when `guidance` is not 1 (the caller then lays its
-/// conditions out as [null; real] in the same order), and the two halves are combined with
-/// [`guidance_from_batch`]. With guidance 1 the model runs once per step, conditioned.
+/// Runs `sampler` from step `start` on `sample` (see [`super::run_sampler_from`]; for a
+/// full run, start 0 and unit noise times `init_noise_sigma`) with classifier-free guidance
+/// on one condition: `model(input, timesteps)` gets the sample and a (batch,) tensor of the
+/// step's timestep, both doubled along the batch when `guidance` is not 1 (the caller then
+/// lays its conditions out as [null; real] in the same order), and the two halves are
+/// combined with [`guidance_from_batch`]. With guidance 1 the model runs once per step.
 pub fn run_guided_sampler<S, F>(
     sampler: &mut S,
-    noise: &Tensor,
+    sample: &Tensor,
+    start: usize,
     guidance: f64,
     mut model: F,
 ) -> Result<Tensor>
@@ -75,9 +77,9 @@ where
 {
     let guided = guidance != 1.0;
     let copies = if guided { 2 } else { 1 };
-    let batch = noise.dim(0)?;
-    let device = noise.device().clone();
-    super::run_sampler(sampler, noise, |input, t| {
+    let batch = sample.dim(0)?;
+    let device = sample.device().clone();
+    super::run_sampler_from(sampler, sample, start, |input, t| {
         let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
         let timesteps = Tensor::full(t as f32, batch * copies, &device)?;
         let output = model(&input, &timesteps)?;

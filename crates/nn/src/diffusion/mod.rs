@@ -115,14 +115,31 @@ pub trait Sampler {
 
 /// Runs a full sampling loop from `noise` (unit variance), calling `model(input, timestep)`
 /// once per step, and returns the final sample.
-pub fn run_sampler<S, F>(sampler: &mut S, noise: &Tensor, mut model: F) -> Result<Tensor>
+pub fn run_sampler<S, F>(sampler: &mut S, noise: &Tensor, model: F) -> Result<Tensor>
 where
     S: Sampler + ?Sized,
     F: FnMut(&Tensor, f64) -> Result<Tensor>,
 {
-    let mut sample = noise.affine(sampler.init_noise_sigma(), 0.0)?;
+    let sample = noise.affine(sampler.init_noise_sigma(), 0.0)?;
+    run_sampler_from(sampler, &sample, 0, model)
+}
+
+/// Runs the sampling loop from step `start` on: `sample` is already noised to the level of
+/// `sampler.timesteps()[start]` (as SDEdit starts from a noised picture instead of pure
+/// noise). Start 0 with unit noise scaled by `init_noise_sigma` is [`run_sampler`].
+pub fn run_sampler_from<S, F>(
+    sampler: &mut S,
+    sample: &Tensor,
+    start: usize,
+    mut model: F,
+) -> Result<Tensor>
+where
+    S: Sampler + ?Sized,
+    F: FnMut(&Tensor, f64) -> Result<Tensor>,
+{
+    let mut sample = sample.clone();
     let timesteps = sampler.timesteps().to_vec();
-    for (i, &t) in timesteps.iter().enumerate() {
+    for (i, &t) in timesteps.iter().enumerate().skip(start) {
         let input = sampler.scale_model_input(&sample, i)?;
         let output = model(&input, t)?;
         sample = sampler.step(&output, i, &sample)?;
