@@ -29,19 +29,8 @@ pub struct AnimateArgs {
     /// interrupted run continues when the same command is run again.
     #[arg(long, short)]
     out: PathBuf,
-    /// Sampling steps per clip.
-    #[arg(long, default_value_t = 10)]
-    steps: usize,
-    /// Guidance on the shot's motion (1 = none).
-    #[arg(long, default_value_t = 2.0)]
-    guidance: f64,
-    /// Where sampling starts: 1 from pure noise; less (0.5, say) from each keyframe held
-    /// still and noised that far, which keeps more of the keyframe.
-    #[arg(long, default_value_t = 1.0)]
-    start_noise: f64,
-    /// Seed of the sampling noise (each shot has its own stream of it).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    sampling: SamplingOptions,
     /// Shots animated together.
     #[arg(long, default_value_t = 8)]
     batch: usize,
@@ -52,19 +41,46 @@ pub struct AnimateArgs {
     movie: MovieOptions,
 }
 
+/// How clips are sampled, for `animate` and `eval animator`.
+#[derive(Args, Clone, Debug)]
+pub struct SamplingOptions {
+    /// Sampling steps per clip.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Guidance on the shot's motion (1 = none).
+    #[arg(long, default_value_t = 2.0)]
+    pub guidance: f64,
+    /// Where sampling starts: 1 from pure noise; less (0.5, say) from each keyframe held
+    /// still and noised that far, which keeps more of the keyframe.
+    #[arg(long, default_value_t = 1.0)]
+    pub start_noise: f64,
+    /// Seed of the sampling noise (each shot has its own stream of it).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SamplingOptions {
+    /// Refuses settings the sampler cannot use.
+    pub fn check(&self) -> anyhow::Result<()> {
+        ensure!(
+            (1..=1000).contains(&self.steps),
+            "--steps {} is outside 1 to 1,000",
+            self.steps
+        );
+        ensure!(
+            self.start_noise > 0.0 && self.start_noise <= 1.0,
+            "--start-noise {} is outside (0, 1]",
+            self.start_noise
+        );
+        Ok(())
+    }
+}
+
 pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
     let movie_settings = args.movie.settings()?;
-    ensure!(
-        (1..=1000).contains(&args.steps),
-        "--steps {} is outside 1 to 1,000",
-        args.steps
-    );
+    let sampling = &args.sampling;
+    sampling.check()?;
     ensure!(args.batch > 0, "--batch must be at least 1");
-    ensure!(
-        args.start_noise > 0.0 && args.start_noise <= 1.0,
-        "--start-noise {} is outside (0, 1]",
-        args.start_noise
-    );
     let loaded = moviedreamer_script::load(&args.script)?;
     let mut shots = film_shots(&loaded.script);
     if let Some(limit) = args.shots {
@@ -93,10 +109,10 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let settings = AnimateSettings {
-        steps: args.steps,
-        guidance: args.guidance,
-        start_noise: args.start_noise,
-        seed: args.seed,
+        steps: sampling.steps,
+        guidance: sampling.guidance,
+        start_noise: sampling.start_noise,
+        seed: sampling.seed,
         batch: args.batch,
     };
     let config = serde_json::json!({
@@ -135,10 +151,10 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
             "{total} shots animated by {} from the keyframes in {} ({} steps, guidance {}, start noise {}, seed {}).",
             args.model.display(),
             args.keyframes.display(),
-            args.steps,
-            args.guidance,
-            args.start_noise,
-            args.seed
+            sampling.steps,
+            sampling.guidance,
+            sampling.start_noise,
+            sampling.seed
         ),
         script: std::fs::read_to_string(&args.script).ok(),
         ..Report::default()

@@ -29,6 +29,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
+use crate::animate_cmd::SamplingOptions;
 use crate::tokenizer_cmd::{DEFAULT_GUIDANCE, DEFAULT_STEPS, comparison_sheet, load_model};
 use crate::{load_trained, write_png};
 
@@ -81,19 +82,8 @@ pub struct EvalAnimatorArgs {
     /// How many clips to measure.
     #[arg(long, default_value_t = 64)]
     count: usize,
-    /// Sampling steps per clip.
-    #[arg(long, default_value_t = 10)]
-    steps: usize,
-    /// Guidance on the shot's motion (1 = none).
-    #[arg(long, default_value_t = 2.0)]
-    guidance: f64,
-    /// Where sampling starts: 1 from pure noise, less from the keyframe held still and
-    /// noised that far (as `animate --start-noise`).
-    #[arg(long, default_value_t = 1.0)]
-    start_noise: f64,
-    /// Seed of the sampling noise.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    sampling: SamplingOptions,
     /// Output directory.
     #[arg(long, short, default_value = "runs/eval-animator")]
     out: PathBuf,
@@ -233,6 +223,8 @@ const SHEET_CLIPS: usize = 8;
 
 fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
     let split = parse_split(&args.split)?;
+    let sampling = &args.sampling;
+    sampling.check()?;
     let model = load_trained(&args.model, "animator", Animator::load)?;
     let dataset = ClipDataset::open(&args.data, split)?;
     let config = model.config();
@@ -258,10 +250,10 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
         &model,
         &dataset,
         count,
-        args.steps,
-        args.guidance,
-        args.start_noise,
-        args.seed,
+        sampling.steps,
+        sampling.guidance,
+        sampling.start_noise,
+        sampling.seed,
         SHEET_CLIPS,
         |n| progress.inc(n as u64),
     )?;
@@ -291,10 +283,10 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
         "model": args.model,
         "data": args.data,
         "split": split.name(),
-        "steps": args.steps,
-        "guidance": args.guidance,
-        "start_noise": args.start_noise,
-        "seed": args.seed,
+        "steps": sampling.steps,
+        "guidance": sampling.guidance,
+        "start_noise": sampling.start_noise,
+        "seed": sampling.seed,
         "seconds": seconds,
         "scores": scores,
     });

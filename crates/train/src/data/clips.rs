@@ -10,7 +10,7 @@ use moviedreamer_models::animator::{Motion, MotionBatch};
 use moviedreamer_storyworld::identity::Split;
 use rand::Rng;
 
-use super::dataset::KeyframeDataset;
+use super::dataset::{KeyframeDataset, read_film_script};
 use super::error::DataError;
 use super::to_tensor;
 
@@ -30,12 +30,7 @@ impl ClipDataset {
         for item in keyframes.items() {
             if film.as_ref().is_none_or(|(number, _)| *number != item.film) {
                 let script_path = film_folder(&item.path).join("script.yaml");
-                let script = moviedreamer_script::load(&script_path)
-                    .map_err(|err| DataError::Script {
-                        path: script_path.clone(),
-                        message: err.to_string(),
-                    })?
-                    .script;
+                let script = read_film_script(&script_path)?;
                 let shots = script
                     .scenes
                     .iter()

@@ -210,6 +210,16 @@ fn read_film(film: usize, dir: &Path, items: &mut Vec<KeyframeItem>) -> Result<(
     Ok(())
 }
 
+/// Reads a film's `script.yaml`, naming it if it cannot.
+pub fn read_film_script(path: &Path) -> Result<moviedreamer_script::Script, DataError> {
+    Ok(moviedreamer_script::load(path)
+        .map_err(|err| DataError::Script {
+            path: path.to_path_buf(),
+            message: err.to_string(),
+        })?
+        .script)
+}
+
 #[cfg(test)]
 mod tests {
     use super::film_number;

@@ -21,7 +21,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::augment::Augment;
-use super::dataset::KeyframeDataset;
+use super::dataset::{KeyframeDataset, read_film_script};
 use super::error::DataError;
 use super::faces::{FaceDataset, FaceSource};
 use super::to_tensor;
@@ -82,12 +82,7 @@ pub fn prepare_films(
     for (done, (&number, items)) in shots_of.iter().take(max_films).enumerate() {
         let film_dir = film_dir(keyframes, items[0])?;
         let script_path = film_dir.join("script.yaml");
-        let script = moviedreamer_script::load(&script_path)
-            .map_err(|err| DataError::Script {
-                path: script_path.clone(),
-                message: err.to_string(),
-            })?
-            .script;
+        let script = read_film_script(&script_path)?;
         let name = |what: &str| format!("film-{number:05}/{what}");
         let tokens = match cached.as_ref().and_then(|c| c.get(&name("tokens"))) {
             Some(tokens) => tokens.clone(),
