@@ -109,6 +109,8 @@ v.addEventListener("error", () => {{ out.textContent = "error " + (v.error && v.
             "--disable-component-update",
             "--disable-sync",
             "--mute-audio",
+            // Containers often have a tiny /dev/shm.
+            "--disable-dev-shm-usage",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args([
