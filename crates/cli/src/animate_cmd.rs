@@ -19,7 +19,7 @@ pub struct AnimateArgs {
     /// The film's script (YAML, or a Fountain screenplay).
     script: PathBuf,
     /// Folder of keyframes, one per shot in script order: 000000.png, 000001.png, … (as a
-    /// StoryWorld film's keyframes/ folder, or a render run's).
+    /// StoryWorld film's keyframes/ folder).
     #[arg(long)]
     keyframes: PathBuf,
     /// The animator's model directory.

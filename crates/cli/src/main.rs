@@ -58,7 +58,7 @@ enum Command {
     /// Plan a film: the visual tokens of every shot of a script, with the trained planner.
     Plan(plan_cmd::PlanArgs),
     /// Animate a film's keyframes into clips that move as each shot says, and assemble
-    /// them into a movie (MP4, GIF), storyboard and index.html.
+    /// them into a movie (MP4, optionally GIF), storyboard and index.html.
     ///
     /// Resumable: run the same command again after an interruption and finished clips are
     /// kept (same seed, same bytes).
