@@ -10,8 +10,8 @@ use clap::Args;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_media::MovieFormats;
+use moviedreamer_media::strip::split_frames;
 use moviedreamer_models::animator::Motion;
-use moviedreamer_pipeline::animate::split_strip;
 use moviedreamer_pipeline::{
     Assembly, AssemblySettings, PipelineError, Report, ShotMedia, assemble, write_report,
 };
@@ -214,7 +214,7 @@ impl FilmShot {
             scene: self.scene,
             scene_title: self.scene_title,
             caption: self.caption,
-            frames: split_strip(strip, keyframe.width()),
+            frames: split_frames(strip, keyframe.width()),
             keyframe,
         }
     }

@@ -1,5 +1,5 @@
 //! Files a person opens: contact sheets with captions ([`sheet`]), H.264 MP4 movies
-//! ([`mp4`]), animated GIFs ([`gif`]), and one writer that sends a movie's frames to every
+//! ([`mp4`]), animated GIFs ([`gif`]), clip strips ([`strip`]), and one writer that sends a movie's frames to every
 //! format asked for, with title cards ([`movie`]).
 //!
 //! Every file is written to a temporary file beside its destination and renamed into place
@@ -11,6 +11,7 @@ pub mod movie;
 pub mod mp4;
 mod partial;
 pub mod sheet;
+pub mod strip;
 
 pub use error::MediaError;
 pub use movie::{MovieFormats, MovieSummary, MovieWriter, title_card};

@@ -132,16 +132,15 @@ impl MovieWriter {
                 got_height: picture.height(),
             });
         }
-        let frame = if self.scale == 1 {
-            picture.clone()
-        } else {
-            image::imageops::resize(
-                picture,
-                self.size.0,
-                self.size.1,
-                image::imageops::FilterType::Nearest,
-            )
-        };
+        if self.scale == 1 {
+            return self.push_full_size(picture, 1);
+        }
+        let frame = image::imageops::resize(
+            picture,
+            self.size.0,
+            self.size.1,
+            image::imageops::FilterType::Nearest,
+        );
         self.push_full_size(&frame, 1)
     }
 

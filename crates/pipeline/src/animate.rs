@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use image::RgbImage;
+use moviedreamer_media::strip::join_frames;
 use moviedreamer_models::animator::{Animator, Motion, MotionBatch};
 use moviedreamer_models::pictures::{from_tensor, to_tensor};
 
@@ -74,21 +75,16 @@ pub fn animate_shots(
     });
     let mut manifest = open_manifest(script, config, settings.seed, shots, run_dir)?;
     let size = animator.config().image_size as u32;
-    let pending: Vec<&ShotToAnimate> = shots
-        .iter()
-        .filter(|shot| {
-            let done = manifest
+    let (done, pending): (Vec<&ShotToAnimate>, Vec<&ShotToAnimate>) =
+        shots.iter().partition(|shot| {
+            manifest
                 .items
                 .get(&clip_id(shot.index))
                 .is_some_and(|item| {
                     item.status == ItemStatus::Done && clip_path(run_dir, shot.index).is_file()
-                });
-            if done {
-                on_clip();
-            }
-            !done
-        })
-        .collect();
+                })
+        });
+    done.iter().for_each(|_| on_clip());
     let device = Device::Cpu;
     for batch in pending.chunks(settings.batch.max(1)) {
         let keyframes = batch
@@ -109,7 +105,7 @@ pub fn animate_shots(
         for (b, shot) in batch.iter().enumerate() {
             let frames = from_tensor(&clips.get(b)?)?;
             let path = clip_path(run_dir, shot.index);
-            write_png(&path, &strip(&frames))?;
+            write_png(&path, &join_frames(&frames))?;
             manifest.set(
                 &clip_id(shot.index),
                 Item {
@@ -186,21 +182,4 @@ pub fn read_keyframe(path: &Path, size: u32) -> Result<RgbImage, PipelineError> 
         });
     }
     Ok(image)
-}
-
-/// Frames side by side in one picture, as StoryWorld stores clips.
-pub fn strip(frames: &[RgbImage]) -> RgbImage {
-    let (w, h) = frames.first().map(|f| f.dimensions()).unwrap_or((0, 0));
-    let mut strip = RgbImage::new(w * frames.len() as u32, h);
-    for (k, frame) in frames.iter().enumerate() {
-        image::imageops::replace(&mut strip, frame, (k as u32 * w) as i64, 0);
-    }
-    strip
-}
-
-/// A strip of frames cut back into frames of `side` pixels.
-pub fn split_strip(strip: &RgbImage, side: u32) -> Vec<RgbImage> {
-    (0..strip.width() / side.max(1))
-        .map(|k| image::imageops::crop_imm(strip, k * side, 0, side, strip.height()).to_image())
-        .collect()
 }

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use moviedreamer_media::strip::join_frames;
+
 use crate::clip::clip_specs;
 use crate::identity::{Split, TRAIT_NAMES};
 use crate::render::{PortraitVariant, RenderError, render, render_portrait};
@@ -224,13 +226,14 @@ fn write_shot(
     let (image, labels) = render(&keyframe, config.size)?;
     save_png(&image, &dir.join(format!("keyframes/{index:06}.png")))?;
 
-    let frames = clip_specs(&keyframe, plan.camera, config.frames);
-    let mut strip = image::RgbImage::new(config.size * frames.len() as u32, config.size);
-    for (k, spec) in frames.iter().enumerate() {
-        let (frame, _) = render(spec, config.size)?;
-        image::imageops::replace(&mut strip, &frame, (k as u32 * config.size) as i64, 0);
-    }
-    save_png(&strip, &dir.join(format!("clips/{index:06}.png")))?;
+    let frames = clip_specs(&keyframe, plan.camera, config.frames)
+        .iter()
+        .map(|spec| Ok(render(spec, config.size)?.0))
+        .collect::<Result<Vec<_>, DatasetError>>()?;
+    save_png(
+        &join_frames(&frames),
+        &dir.join(format!("clips/{index:06}.png")),
+    )?;
 
     let actors: Vec<serde_json::Value> = labels
         .actors

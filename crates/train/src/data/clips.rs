@@ -6,6 +6,7 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use image::RgbImage;
+use moviedreamer_media::strip::split_frames;
 use moviedreamer_models::animator::{Motion, MotionBatch};
 use moviedreamer_storyworld::identity::Split;
 use rand::Rng;
@@ -113,9 +114,7 @@ impl ClipDataset {
                 ),
             });
         }
-        Ok((0..frames)
-            .map(|k| image::imageops::crop_imm(&strip, k * size, 0, size, size).to_image())
-            .collect())
+        Ok(split_frames(&strip, size))
     }
 }
 
