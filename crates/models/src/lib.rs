@@ -8,5 +8,6 @@ pub mod evaluator;
 pub mod identity;
 pub mod pictures;
 pub mod planner;
+pub mod renderer;
 pub mod text;
 pub mod tokenizer;

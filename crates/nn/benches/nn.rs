@@ -73,6 +73,7 @@ fn benches(c: &mut Criterion) {
             heads: HEADS,
             mlp_ratio: 4.0,
             context_dim: Some(DIM),
+            decoupled_context_dim: None,
         },
         vb.pp("dit"),
     )

@@ -160,6 +160,29 @@ pub fn load_weights(dir: &Path, varmap: &VarMap) -> Result<(), CheckpointError> 
     assign(&path, &tensors, &named_vars(varmap))
 }
 
+/// Sets the variables of `varmap` whose names start with `prefix` from the tensors of the
+/// same names in the `model.safetensors` of another model's directory (a renderer's decoder
+/// from a trained tokenizer's), checking that under `prefix` the names and shapes match
+/// exactly, apart from the variables `added` says this model adds (those, and the ones
+/// outside `prefix`, keep their values).
+pub fn load_weights_under(
+    dir: &Path,
+    varmap: &VarMap,
+    prefix: &str,
+    added: impl Fn(&str) -> bool,
+) -> Result<(), CheckpointError> {
+    let path = dir.join(WEIGHTS_FILE);
+    let tensors = load_tensors(&path)?
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .collect();
+    let vars = named_vars(varmap)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(prefix) && !added(name))
+        .collect();
+    assign(&path, &tensors, &vars)
+}
+
 /// Loads a model directory written by training: reads `config.json`, builds the model with
 /// `build` (its `new(config, vb)`) on f32 CPU variables, and fills them from
 /// `model.safetensors`.

@@ -147,6 +147,7 @@ mod tests {
                 heads: 2,
                 mlp_ratio: 2.0,
                 context_dim: Some(12),
+                decoupled_context_dim: None,
             },
             vb.pp("dit"),
         )

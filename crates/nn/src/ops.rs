@@ -7,7 +7,8 @@
 //! CPU device cannot be seeded.
 
 use candle_core::{D, DType, Device, Result, Shape, Tensor};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Softmax over the last dimension.
@@ -75,6 +76,15 @@ pub fn randn(rng: &mut impl Rng, shape: impl Into<Shape>, device: &Device) -> Re
         .map(|_| StandardNormal.sample(rng))
         .collect();
     Tensor::from_vec(values, shape, device)
+}
+
+/// The generator of one numbered stream of a seed: item `stream` of a run (a shot of a
+/// film) draws its noise from here, so what it gets does not depend on which other items
+/// are computed with it, before it, or in another process.
+pub fn stream_rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
 }
 
 /// A tensor of uniform samples in [0, 1) drawn from `rng`.

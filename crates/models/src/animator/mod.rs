@@ -19,17 +19,16 @@ use candle_nn::{Embedding, Linear, VarBuilder, embedding, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, Sampler,
-    ScheduleConfig, apply_keep_mask, run_guided_sampler,
+    ScheduleConfig, apply_keep_mask, conditions_by_level, run_guided_sampler,
 };
 use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
     DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, sincos_positions_2d,
     unpatchify,
 };
-use moviedreamer_nn::ops::randn;
+use moviedreamer_nn::ops::{randn, stream_rng};
 use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use motion::{ACTIONS, CAMERAS, Motion, SLOTS, action_class, camera_class};
@@ -163,6 +162,7 @@ impl Animator {
             heads: cfg.heads,
             mlp_ratio: 4.0,
             context_dim: None,
+            decoupled_context_dim: None,
         };
         let blocks = |name: &str| {
             (0..cfg.depth)
@@ -352,11 +352,7 @@ impl Animator {
     ) -> Result<Tensor> {
         let noise = indices
             .iter()
-            .map(|&index| {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(index as u64);
-                self.noise(1, &mut rng, device)
-            })
+            .map(|&index| self.noise(1, &mut stream_rng(seed, index as u64), device))
             .collect::<Result<Vec<_>>>()?;
         Tensor::cat(&noise, 0)
     }
@@ -424,24 +420,16 @@ impl Animator {
             self.schedule.add_noise(&still, noise, &timesteps)?
         };
         let embedded = self.motion_embedding(motion)?;
-        let (conditions, keyframes) = if guidance != 1.0 {
-            let null = self
-                .null_motion
-                .broadcast_as(embedded.shape())?
-                .contiguous()?;
-            (
-                Tensor::cat(&[&null, &embedded], 0)?,
-                Tensor::cat(&[keyframes, keyframes], 0)?,
-            )
-        } else {
-            (embedded, keyframes.clone())
-        };
         run_guided_sampler(
             &mut sampler,
             &initial,
             start,
-            guidance,
-            |input, timesteps| self.forward(input, &keyframes, timesteps, &conditions, false),
+            &[guidance],
+            |input, timesteps, levels| {
+                let conditions = conditions_by_level(&embedded, &self.null_motion, 1, levels)?;
+                let keyframes = Tensor::cat(&vec![keyframes; levels.len()], 0)?;
+                self.forward(input, &keyframes, timesteps, &conditions, false)
+            },
         )
     }
 }

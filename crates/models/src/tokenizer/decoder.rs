@@ -13,7 +13,7 @@ use moviedreamer_nn::layers::{
 
 use super::TokenizerConfig;
 
-/// Noisy image, timestep and tokens → the model's prediction (v or ε).
+/// Noisy image, timestep and tokens → the model's prediction (x₀, v or ε).
 #[derive(Debug, Clone)]
 pub struct Decoder {
     patch: usize,
@@ -35,6 +35,25 @@ pub struct Decoder {
 impl Decoder {
     /// Builds the decoder under `vb`.
     pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        Self::build(cfg, None, vb)
+    }
+
+    /// The decoder with a decoupled cross-attention in every block on a second context of
+    /// `context_dim` wide tokens (the renderer's identities), under `vb`: the tokenizer's
+    /// weights keep their names, the new ones are `blocks.*.decoupled.*`.
+    pub fn with_decoupled_context(
+        cfg: &TokenizerConfig,
+        context_dim: usize,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        Self::build(cfg, Some(context_dim), vb)
+    }
+
+    fn build(
+        cfg: &TokenizerConfig,
+        decoupled_context_dim: Option<usize>,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let dim = cfg.decoder_dim;
         let grid = cfg.image_size / cfg.decoder_patch;
         let patch_values = cfg.channels * cfg.decoder_patch * cfg.decoder_patch;
@@ -43,6 +62,7 @@ impl Decoder {
             heads: cfg.decoder_heads,
             mlp_ratio: 4.0,
             context_dim: Some(dim),
+            decoupled_context_dim,
         };
         let blocks = (0..cfg.decoder_depth)
             .map(|i| DitBlock::new(&block, vb.pp(format!("blocks.{i}"))))
@@ -83,6 +103,19 @@ impl Decoder {
         tokens: &Tensor,
         train: bool,
     ) -> Result<Tensor> {
+        self.forward_decoupled(noisy, timesteps, tokens, None, train)
+    }
+
+    /// [`forward`](Self::forward) with the decoupled context (batch, its tokens,
+    /// context_dim) read by every block, for a decoder built with one.
+    pub fn forward_decoupled(
+        &self,
+        noisy: &Tensor,
+        timesteps: &Tensor,
+        tokens: &Tensor,
+        decoupled: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let mut x = self
             .embed
             .forward(&patchify(noisy, self.patch)?)?
@@ -93,7 +126,7 @@ impl Decoder {
             .forward(tokens)?
             .broadcast_add(&self.token_positions)?;
         for block in &self.blocks {
-            x = block.forward(&x, &c, Some(&context), train)?;
+            x = block.forward_decoupled(&x, &c, Some(&context), decoupled, train)?;
         }
         let modulation = self
             .final_modulation

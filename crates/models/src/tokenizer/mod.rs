@@ -15,7 +15,7 @@ use candle_nn::VarBuilder;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, Sampler,
-    ScheduleConfig, apply_keep_mask, run_guided_sampler,
+    ScheduleConfig, apply_keep_mask, conditions_by_level, run_guided_sampler,
 };
 use moviedreamer_nn::ops::randn;
 use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
@@ -236,17 +236,19 @@ impl KeyframeTokenizer {
         steps: usize,
         guidance: f64,
     ) -> Result<Tensor> {
-        let batch = tokens.dim(0)?;
         let mut sampler =
             DpmSolverMultistep::new(&self.config.schedule, steps, DpmSolverConfig::default())?;
-        let conditions = if guidance != 1.0 {
-            Tensor::cat(&[self.decoder.null_tokens(batch)?, tokens.clone()], 0)?
-        } else {
-            tokens.clone()
-        };
+        let null = self.decoder.null_tokens(1)?;
         let start = noise.affine(sampler.init_noise_sigma(), 0.0)?;
-        run_guided_sampler(&mut sampler, &start, 0, guidance, |input, timesteps| {
-            self.decoder.forward(input, timesteps, &conditions, false)
-        })
+        run_guided_sampler(
+            &mut sampler,
+            &start,
+            0,
+            &[guidance],
+            |input, timesteps, levels| {
+                let conditions = conditions_by_level(tokens, &null, 1, levels)?;
+                self.decoder.forward(input, timesteps, &conditions, false)
+            },
+        )
     }
 }

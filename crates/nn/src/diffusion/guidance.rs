@@ -1,94 +1,99 @@
 //! Classifier-free guidance (Ho & Salimans 2022) over several conditions.
 //!
-//! MovieDreamer conditions each keyframe on more than one thing (the script tokens and the
-//! character identity, for instance) and wants a separate guidance scale for each. Training
-//! makes that possible by dropping every condition *independently* ([`ConditionDropout`]), so
-//! the one network learns the unconditional output and every single-condition output; at
-//! sampling time the composition
-//!
-//! ε̂ = ε(∅) + Σᵢ sᵢ·(ε(cᵢ) − ε(∅))
-//!
-//! ([`classifier_free_guidance`]) adds each condition's direction with its own scale. With one
-//! condition this is the usual CFG; scale 1 returns the conditional output and 0 the
+//! MovieDreamer conditions a keyframe on more than one thing (the planned tokens and the
+//! characters' identities) and wants a separate guidance scale for each. Training drops
+//! every condition *independently* ([`ConditionDropout`]), so the one network learns the
+//! output with any subset of conditions; sampling adds the conditions one at a time
+//! ([`nested_guidance_weights`], [`run_guided_sampler`]), each with its own scale. With one
+//! condition this is the usual CFG: scale 1 gives the conditional output, 0 the
 //! unconditional one.
 
 use candle_core::{DType, Device, Result, Tensor};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// `unconditional + Σ scaleᵢ·(conditionedᵢ − unconditional)`; every tensor has the same shape.
+/// The weight of each conditioning level in nested guidance with `scales` (one per
+/// condition): level 0 has no condition, level `i` the first `i` conditions, and
 ///
-/// Each `conditioned` entry is the model's output with exactly one condition present, paired
-/// with that condition's guidance scale.
-pub fn classifier_free_guidance(
-    unconditional: &Tensor,
-    conditioned: &[(Tensor, f64)],
-) -> Result<Tensor> {
-    let mut guided = unconditional.clone();
-    for (cond, scale) in conditioned {
-        if cond.dims() != unconditional.dims() {
-            candle_core::bail!(
-                "conditioned output {:?} does not match the unconditional {:?}",
-                cond.dims(),
-                unconditional.dims()
-            );
-        }
-        guided = (guided + (cond - unconditional)?.affine(*scale, 0.0)?)?;
-    }
-    Ok(guided)
-}
-
-/// Guidance from one batched model call: `output` stacks `1 + scales.len()` equal chunks along
-/// dimension 0, the unconditional chunk first, then one chunk per condition in `scales` order.
+/// ε̂ = ε₀ + Σᵢ sᵢ·(εᵢ − εᵢ₋₁) = (1 − s₁)·ε₀ + Σᵢ (sᵢ − sᵢ₊₁)·εᵢ + sₙ·εₙ.
 ///
-/// Running all variants as one batch is how samplers usually pay for guidance.
-pub fn guidance_from_batch(output: &Tensor, scales: &[f64]) -> Result<Tensor> {
-    let parts = 1 + scales.len();
-    let total = output.dim(0)?;
-    if !total.is_multiple_of(parts) {
-        candle_core::bail!("batch of {total} does not split into {parts} equal chunks");
-    }
-    let size = total / parts;
-    let unconditional = output.narrow(0, 0, size)?;
-    let conditioned = scales
-        .iter()
-        .enumerate()
-        .map(|(i, s)| Ok((output.narrow(0, (i + 1) * size, size)?, *s)))
-        .collect::<Result<Vec<_>>>()?;
-    classifier_free_guidance(&unconditional, &conditioned)
+/// Each condition's scale then acts on what it adds to the ones before it (as InstructPix2Pix
+/// guides image and text apart); with one condition this is the usual classifier-free
+/// guidance, and with every scale 1 only the fully conditioned level has weight.
+pub fn nested_guidance_weights(scales: &[f64]) -> Vec<f64> {
+    let n = scales.len();
+    (0..=n)
+        .map(|level| {
+            let own = if level == 0 { 1.0 } else { scales[level - 1] };
+            let next = if level == n { 0.0 } else { scales[level] };
+            own - next
+        })
+        .collect()
 }
 
 /// Runs `sampler` from step `start` on `sample` (see [`super::run_sampler_from`]; for a
-/// full run, start 0 and unit noise times `init_noise_sigma`) with classifier-free guidance
-/// on one condition: `model(input, timesteps)` gets the sample and a (batch,) tensor of the
-/// step's timestep, both doubled along the batch when `guidance` is not 1 (the caller then
-/// lays its conditions out as [null; real] in the same order), and the two halves are
-/// combined with [`guidance_from_batch`]. With guidance 1 the model runs once per step.
+/// full run, start 0 and unit noise times `init_noise_sigma`) with nested classifier-free
+/// guidance over `scales.len()` conditions ([`nested_guidance_weights`]).
+///
+/// `model(input, timesteps, levels)` is called once per step with the sample repeated once
+/// per level in `levels` (those of non-zero weight, in increasing order), a matching
+/// (batch · levels,) tensor of the step's timestep, and must return its outputs stacked the
+/// same way: the caller lays out its conditions level by level. With every scale 1 the
+/// model runs once per step, fully conditioned.
 pub fn run_guided_sampler<S, F>(
     sampler: &mut S,
     sample: &Tensor,
     start: usize,
-    guidance: f64,
+    scales: &[f64],
     mut model: F,
 ) -> Result<Tensor>
 where
     S: super::Sampler + ?Sized,
-    F: FnMut(&Tensor, &Tensor) -> Result<Tensor>,
+    F: FnMut(&Tensor, &Tensor, &[usize]) -> Result<Tensor>,
 {
-    let guided = guidance != 1.0;
-    let copies = if guided { 2 } else { 1 };
+    let weights = nested_guidance_weights(scales);
+    let levels: Vec<usize> = (0..weights.len()).filter(|&l| weights[l] != 0.0).collect();
     let batch = sample.dim(0)?;
     let device = sample.device().clone();
     super::run_sampler_from(sampler, sample, start, |input, t| {
-        let input = Tensor::cat(&vec![input.clone(); copies], 0)?;
-        let timesteps = Tensor::full(t as f32, batch * copies, &device)?;
-        let output = model(&input, &timesteps)?;
-        if guided {
-            guidance_from_batch(&output, &[guidance])
-        } else {
-            Ok(output)
+        let input = Tensor::cat(&vec![input.clone(); levels.len()], 0)?;
+        let timesteps = Tensor::full(t as f32, batch * levels.len(), &device)?;
+        let output = model(&input, &timesteps, &levels)?;
+        let mut guided: Option<Tensor> = None;
+        for (i, &level) in levels.iter().enumerate() {
+            let part = output
+                .narrow(0, i * batch, batch)?
+                .affine(weights[level], 0.0)?;
+            guided = Some(match guided {
+                None => part,
+                Some(sum) => (sum + part)?,
+            });
         }
+        guided.ok_or_else(|| candle_core::Error::Msg("guidance with no level to run".into()))
     })
+}
+
+/// Stacks one copy of a condition per level along dimension 0: `null` (no condition,
+/// broadcastable to `condition`) for the levels below `level_of_condition`, `condition` for
+/// the others, as [`run_guided_sampler`]'s model lays out its inputs.
+pub fn conditions_by_level(
+    condition: &Tensor,
+    null: &Tensor,
+    level_of_condition: usize,
+    levels: &[usize],
+) -> Result<Tensor> {
+    let null = null.broadcast_as(condition.shape())?.contiguous()?;
+    let parts: Vec<&Tensor> = levels
+        .iter()
+        .map(|&level| {
+            if level >= level_of_condition {
+                condition
+            } else {
+                &null
+            }
+        })
+        .collect();
+    Tensor::cat(&parts, 0)
 }
 
 /// Training-side dropout of conditions, one independent drop probability per condition.
@@ -191,36 +196,61 @@ mod tests {
     }
 
     #[test]
-    fn scale_one_is_conditional_and_zero_is_unconditional() {
-        let u = t(&[1.0, -2.0, 0.5]);
-        let c = t(&[3.0, 1.0, -0.5]);
-        let one = classifier_free_guidance(&u, &[(c.clone(), 1.0)]).unwrap();
-        assert_eq!(vals(&one), vals(&c));
-        let zero = classifier_free_guidance(&u, &[(c.clone(), 0.0)]).unwrap();
-        assert_eq!(vals(&zero), vals(&u));
-        let none = classifier_free_guidance(&u, &[]).unwrap();
-        assert_eq!(vals(&none), vals(&u));
+    fn nested_weights_sum_to_one_and_reduce_to_plain_guidance() {
+        assert_eq!(nested_guidance_weights(&[1.0]), vec![0.0, 1.0]);
+        assert_eq!(nested_guidance_weights(&[3.0]), vec![-2.0, 3.0]);
+        assert_eq!(nested_guidance_weights(&[1.0, 1.0]), vec![0.0, 0.0, 1.0]);
+        assert_eq!(nested_guidance_weights(&[2.0, 1.5]), vec![-1.0, 0.5, 1.5]);
+        assert_eq!(nested_guidance_weights(&[1.0, 0.0]), vec![0.0, 1.0, 0.0]);
+        for scales in [[2.0, 1.5], [0.5, 4.0], [1.0, 0.0]] {
+            let sum: f64 = nested_guidance_weights(&scales).iter().sum();
+            assert!((sum - 1.0).abs() < 1e-12);
+        }
     }
 
     #[test]
-    fn several_conditions_add_their_directions() {
-        let u = t(&[1.0, 0.0]);
-        let a = t(&[2.0, 0.0]);
-        let b = t(&[1.0, 4.0]);
-        let g = classifier_free_guidance(&u, &[(a.clone(), 7.5), (b.clone(), 0.5)]).unwrap();
-        assert_eq!(vals(&g), vec![1.0 + 7.5, 2.0]);
-        // The batched form agrees.
-        let batch = Tensor::cat(&[&u, &a, &b], 0)
-            .unwrap()
-            .reshape((3, 2))
+    fn the_guided_sampler_runs_only_the_levels_it_needs() {
+        use crate::diffusion::{DpmSolverConfig, DpmSolverMultistep};
+        use crate::diffusion::{Prediction, ScheduleConfig};
+        let dev = Device::Cpu;
+        let config = ScheduleConfig::cosine(1000, Prediction::Sample);
+        let sample = Tensor::zeros((2, 3), DType::F32, &dev).unwrap();
+        // Level l predicts the constant l: the guided prediction is Σ w_l·l.
+        let run = |scales: &[f64]| {
+            let mut sampler =
+                DpmSolverMultistep::new(&config, 4, DpmSolverConfig::default()).unwrap();
+            let mut seen = Vec::new();
+            let out = run_guided_sampler(&mut sampler, &sample, 0, scales, |input, t, levels| {
+                assert_eq!(input.dim(0).unwrap(), 2 * levels.len());
+                assert_eq!(t.dims(), [2 * levels.len()]);
+                seen.push(levels.to_vec());
+                let parts: Vec<Tensor> = levels
+                    .iter()
+                    .map(|&l| Tensor::full(l as f32, (2, 3), &dev).unwrap())
+                    .collect();
+                Tensor::cat(&parts, 0)
+            })
             .unwrap();
-        let gb = guidance_from_batch(&batch, &[7.5, 0.5]).unwrap();
+            (out.flatten_all().unwrap().to_vec1::<f32>().unwrap(), seen)
+        };
+        let (out, seen) = run(&[1.0, 1.0]);
+        assert!(seen.iter().all(|l| l == &[2]));
+        assert!(out.iter().all(|v| (v - 2.0).abs() < 1e-4), "{out:?}");
+        let (out, seen) = run(&[2.0, 1.5]);
+        assert!(seen.iter().all(|l| l == &[0, 1, 2]));
+        // -1·0 + 0.5·1 + 1.5·2 = 3.5
+        assert!(out.iter().all(|v| (v - 3.5).abs() < 1e-4), "{out:?}");
+    }
+
+    #[test]
+    fn conditions_are_laid_out_level_by_level() {
+        let cond = Tensor::new(&[[1.0f32, 2.0]], &Device::Cpu).unwrap();
+        let null = Tensor::new(&[0.0f32, 0.0], &Device::Cpu).unwrap();
+        let laid = conditions_by_level(&cond, &null, 2, &[0, 1, 2]).unwrap();
         assert_eq!(
-            gb.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            vals(&g)
+            laid.to_vec2::<f32>().unwrap(),
+            vec![vec![0.0, 0.0], vec![0.0, 0.0], vec![1.0, 2.0]]
         );
-        assert!(guidance_from_batch(&batch, &[1.0]).is_err());
-        assert!(classifier_free_guidance(&u, &[(t(&[1.0]), 1.0)]).is_err());
     }
 
     #[test]

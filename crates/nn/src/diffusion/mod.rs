@@ -29,7 +29,7 @@ pub use ddpm::{Ddpm, DdpmConfig};
 pub use dpm_solver::{DpmSolverConfig, DpmSolverMultistep, FinalSigmas, SolverType};
 pub use euler::{EulerConfig, EulerDiscrete};
 pub use guidance::{
-    ConditionDropout, apply_keep_mask, classifier_free_guidance, guidance_from_batch, keep_rate,
+    ConditionDropout, apply_keep_mask, conditions_by_level, keep_rate, nested_guidance_weights,
     run_guided_sampler,
 };
 pub use schedule::{BetaSchedule, NoiseSchedule, ScheduleConfig};

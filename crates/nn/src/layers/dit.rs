@@ -22,6 +22,11 @@ pub struct DitBlockConfig {
     pub mlp_ratio: f64,
     /// Width of cross-attention context tokens; `None` for no cross-attention.
     pub context_dim: Option<usize>,
+    /// Width of a second, decoupled context (IP-Adapter's decoupled cross-attention: its own
+    /// keys, values and projections, reading the same normalised tokens, its output added
+    /// to the first cross-attention's); `None` for none. Needs `context_dim`.
+    #[serde(default)]
+    pub decoupled_context_dim: Option<usize>,
 }
 
 /// `x · (1 + scale) + shift`, with (batch, dim) scale and shift broadcast over tokens.
@@ -36,6 +41,7 @@ pub struct DitBlock {
     norm1: LayerNorm,
     attention: Attention,
     cross: Option<(LayerNorm, Attention)>,
+    decoupled: Option<Attention>,
     norm2: LayerNorm,
     mlp: Mlp,
     modulation: Linear,
@@ -66,11 +72,25 @@ impl DitBlock {
             }
             None => None,
         };
+        let decoupled = match (cfg.decoupled_context_dim, &cross) {
+            (Some(context_dim), Some(_)) => Some(Attention::new(
+                &AttentionConfig {
+                    context_dim: Some(context_dim),
+                    ..attention_cfg.clone()
+                },
+                vb.pp("decoupled"),
+            )?),
+            (Some(_), None) => {
+                candle_core::bail!("a decoupled context needs the block's cross-attention")
+            }
+            (None, _) => None,
+        };
         let hidden = (cfg.dim as f64 * cfg.mlp_ratio) as usize;
         Ok(DitBlock {
             norm1: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("norm1"))?,
             attention: Attention::new(&attention_cfg, vb.pp("attention"))?,
             cross,
+            decoupled,
             norm2: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("norm2"))?,
             mlp: Mlp::new(cfg.dim, hidden, vb.pp("mlp"))?,
             modulation: small_linear(cfg.dim, 6 * cfg.dim, vb.pp("modulation"))?,
@@ -86,6 +106,19 @@ impl DitBlock {
         context: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor> {
+        self.forward_decoupled(x, c, context, None, train)
+    }
+
+    /// [`forward`](Self::forward) with the decoupled context too (batch, its tokens, its
+    /// width), when the block has one.
+    pub fn forward_decoupled(
+        &self,
+        x: &Tensor,
+        c: &Tensor,
+        context: Option<&Tensor>,
+        decoupled: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let chunks = self.modulation.forward(&c.silu()?)?.chunk(6, D::Minus1)?;
         let [shift_a, scale_a, gate_a, shift_m, scale_m, gate_m] = chunks.as_slice() else {
             candle_core::bail!("adaLN produced {} chunks instead of 6", chunks.len());
@@ -94,7 +127,11 @@ impl DitBlock {
         let h = self.attention.forward(&h, None, None, None, train)?;
         let mut x = (x + h.broadcast_mul(&gate_a.unsqueeze(1)?)?)?;
         if let (Some((norm, cross)), Some(context)) = (&self.cross, context) {
-            let h = cross.forward(&norm.forward(&x, train)?, Some(context), None, None, train)?;
+            let normed = norm.forward(&x, train)?;
+            let mut h = cross.forward(&normed, Some(context), None, None, train)?;
+            if let (Some(attention), Some(decoupled)) = (&self.decoupled, decoupled) {
+                h = (h + attention.forward(&normed, Some(decoupled), None, None, train)?)?;
+            }
             x = (x + h)?;
         }
         let h = modulate(&self.norm2.forward(&x, train)?, shift_m, scale_m)?;

@@ -1,0 +1,294 @@
+//! The identity-preserving renderer: planned keyframe tokens and the identities of the
+//! characters in the shot → the keyframe.
+//!
+//! A few predicted tokens cannot hold every detail of a face, and the planner's tokens are
+//! never exactly the tokenizer's. So, as in MovieDreamer, the renderer is the tokenizer's
+//! diffusion decoder (initialised from its weights) that also reads, through a decoupled
+//! cross-attention in every block (IP-Adapter's: its own keys and values, its output added
+//! to the token cross-attention's), one identity token per slot (left, centre, right):
+//! the identity embedding of the character standing there, or a learned "nobody" token, plus
+//! the slot's position. It is fine-tuned on planner-predicted tokens paired with the true
+//! keyframes. Tokens and identities are dropped independently in training, so at sampling
+//! each has its own guidance scale ([`run_guided_sampler`]: tokens first, then identities).
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder, VarMap, linear};
+use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir, load_weights_under};
+use moviedreamer_nn::diffusion::{
+    ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Sampler, apply_keep_mask,
+    conditions_by_level, run_guided_sampler,
+};
+use moviedreamer_nn::init::SMALL;
+use moviedreamer_nn::ops::{randn, stream_rng};
+use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::planner::prompt::SLOTS;
+use crate::tokenizer::{Decoder, TokenizerConfig};
+
+/// Sizes and training settings of a renderer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RendererConfig {
+    /// The tokenizer whose decoder the renderer extends (its decoder's shape, token size,
+    /// schedule and token dropout are the renderer's).
+    pub tokenizer: TokenizerConfig,
+    /// Width of an identity embedding (the identity encoder's `embed_dim`).
+    pub identity_dim: usize,
+    /// Probability of dropping the identities in training, for identity guidance.
+    pub identity_dropout: f64,
+}
+
+impl RendererConfig {
+    /// The renderer of a tokenizer, for identity embeddings of `identity_dim` values.
+    pub fn for_tokenizer(tokenizer: &TokenizerConfig, identity_dim: usize) -> Self {
+        RendererConfig {
+            tokenizer: tokenizer.clone(),
+            identity_dim,
+            identity_dropout: 0.1,
+        }
+    }
+}
+
+/// Who stands in each slot of a batch of keyframes.
+#[derive(Debug, Clone)]
+pub struct SlotIdentities {
+    /// Identity embeddings (batch, slots, identity_dim); zeros where nobody stands.
+    pub embeddings: Tensor,
+    /// 1 where a character stands in the slot, 0 where nobody does (batch, slots).
+    pub present: Tensor,
+}
+
+impl SlotIdentities {
+    /// From each keyframe's slots: the embedding of the character there, if any.
+    pub fn new(
+        slots: &[[Option<&[f32]>; SLOTS]],
+        identity_dim: usize,
+        device: &Device,
+    ) -> Result<Self> {
+        let mut embeddings = Vec::with_capacity(slots.len() * SLOTS * identity_dim);
+        let mut present = Vec::with_capacity(slots.len() * SLOTS);
+        for keyframe in slots {
+            for slot in keyframe {
+                match slot {
+                    Some(embedding) if embedding.len() == identity_dim => {
+                        embeddings.extend_from_slice(embedding);
+                        present.push(1f32);
+                    }
+                    Some(embedding) => candle_core::bail!(
+                        "an identity embedding has {} values, the renderer reads {identity_dim}",
+                        embedding.len()
+                    ),
+                    None => {
+                        embeddings.extend(std::iter::repeat_n(0f32, identity_dim));
+                        present.push(0f32);
+                    }
+                }
+            }
+        }
+        Ok(SlotIdentities {
+            embeddings: Tensor::from_vec(embeddings, (slots.len(), SLOTS, identity_dim), device)?,
+            present: Tensor::from_vec(present, (slots.len(), SLOTS), device)?,
+        })
+    }
+
+    /// Keyframes `start..start + len` of the batch.
+    pub fn narrow(&self, start: usize, len: usize) -> Result<Self> {
+        Ok(SlotIdentities {
+            embeddings: self.embeddings.narrow(0, start, len)?,
+            present: self.present.narrow(0, start, len)?,
+        })
+    }
+}
+
+/// The decoder with identity conditioning, and its noise schedule.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    config: RendererConfig,
+    decoder: Decoder,
+    identity: Linear,
+    slot_positions: Tensor,
+    nobody: Tensor,
+    null_identities: Tensor,
+    schedule: NoiseSchedule,
+}
+
+/// Where the decoder's weights live, in the renderer and in the tokenizer alike.
+const DECODER: &str = "decoder";
+
+impl Renderer {
+    /// Builds the renderer under `vb` (`decoder.*` as in the tokenizer, `identity.*` new).
+    pub fn new(config: &RendererConfig, vb: VarBuilder) -> Result<Self> {
+        let dim = config.tokenizer.decoder_dim;
+        let ids = vb.pp("identity");
+        Ok(Renderer {
+            config: config.clone(),
+            decoder: Decoder::with_decoupled_context(&config.tokenizer, dim, vb.pp(DECODER))?,
+            identity: linear(config.identity_dim, dim, ids.pp("embed"))?,
+            slot_positions: ids.get_with_hints((1, SLOTS, dim), "slot_positions", SMALL)?,
+            nobody: ids.get_with_hints((1, 1, dim), "nobody", SMALL)?,
+            null_identities: ids.get_with_hints((1, SLOTS, dim), "null", SMALL)?,
+            schedule: NoiseSchedule::new(&config.tokenizer.schedule)?,
+        })
+    }
+
+    /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
+    pub fn load(dir: &Path) -> std::result::Result<Self, CheckpointError> {
+        load_model_dir(dir, |config: &RendererConfig, vb| Self::new(config, vb))
+    }
+
+    /// Sets the decoder's weights of a renderer built in `varmap` from a trained tokenizer's
+    /// model directory (the renderer's starting point); the identity path keeps its values.
+    pub fn init_from_tokenizer(
+        varmap: &VarMap,
+        tokenizer_dir: &Path,
+    ) -> std::result::Result<(), CheckpointError> {
+        load_weights_under(tokenizer_dir, varmap, &format!("{DECODER}."), |name| {
+            name.contains(".decoupled.")
+        })
+    }
+
+    /// The configuration it was built with.
+    pub fn config(&self) -> &RendererConfig {
+        &self.config
+    }
+
+    /// The identity tokens (batch, slots, decoder width): each slot's embedding projected,
+    /// or "nobody", plus the slot's position.
+    fn identity_context(&self, identities: &SlotIdentities) -> Result<Tensor> {
+        let present = identities.present.unsqueeze(2)?;
+        let projected = self
+            .identity
+            .forward(&identities.embeddings)?
+            .broadcast_mul(&present)?;
+        let absent = present.affine(-1.0, 1.0)?.broadcast_mul(&self.nobody)?;
+        (projected + absent)?.broadcast_add(&self.slot_positions)
+    }
+
+    /// The training loss of a batch of true keyframes (batch, channels, size, size) in
+    /// [-1, 1] with the tokens to render them from (batch, K, D) and who stands where: drop
+    /// tokens and identities independently, noise the keyframes, regress the target.
+    pub fn training_loss(
+        &self,
+        images: &Tensor,
+        tokens: &Tensor,
+        identities: &SlotIdentities,
+        rng: &mut impl Rng,
+    ) -> Result<Tensor> {
+        let batch = images.dim(0)?;
+        let device = images.device();
+        let dropout = ConditionDropout::new(vec![
+            self.config.tokenizer.token_dropout,
+            self.config.identity_dropout,
+        ])?;
+        let keep = dropout.sample_keep_masks(batch, rng, device)?;
+        let tokens = apply_keep_mask(tokens, &keep[0], Some(&self.decoder.null_tokens(1)?))?;
+        let context = apply_keep_mask(
+            &self.identity_context(identities)?,
+            &keep[1],
+            Some(&self.null_identities),
+        )?;
+        let timesteps = self.schedule.sample_timesteps_towards_noise(
+            batch,
+            self.config.tokenizer.timestep_power,
+            rng,
+            device,
+        )?;
+        let noise = randn(rng, images.shape(), device)?;
+        let noisy = self.schedule.add_noise(images, &noise, &timesteps)?;
+        let prediction = self.decoder.forward_decoupled(
+            &noisy,
+            &timesteps.to_dtype(DType::F32)?,
+            &tokens,
+            Some(&context),
+            true,
+        )?;
+        let target = self.schedule.target(
+            images,
+            &noise,
+            &timesteps,
+            self.config.tokenizer.schedule.prediction,
+        )?;
+        (prediction - target)?.sqr()?.mean_all()
+    }
+
+    /// The starting noise of the keyframes of shots `indices` (batch, channels, size, size):
+    /// each shot's from its own stream of `seed`, so a keyframe is the same whichever batch,
+    /// shard or resumed run renders it.
+    pub fn shot_noise(&self, seed: u64, indices: &[usize], device: &Device) -> Result<Tensor> {
+        let cfg = &self.config.tokenizer;
+        let noise = indices
+            .iter()
+            .map(|&index| {
+                randn(
+                    &mut stream_rng(seed, index as u64),
+                    (1, cfg.channels, cfg.image_size, cfg.image_size),
+                    device,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&noise, 0)
+    }
+
+    /// Keyframes (batch, channels, size, size) in [-1, 1] from tokens (batch, K, D) and who
+    /// stands where, sampled from `noise` with DPM-Solver++ in `steps` steps; guidance
+    /// `token_guidance` on the tokens and `identity_guidance` on the identities over them
+    /// (1 and 1: one conditioned pass per step; identity 0 ignores the identities). Parts of
+    /// the batch are sampled on the machine's cores.
+    pub fn render(
+        &self,
+        tokens: &Tensor,
+        identities: &SlotIdentities,
+        noise: &Tensor,
+        steps: usize,
+        token_guidance: f64,
+        identity_guidance: f64,
+    ) -> Result<Tensor> {
+        let parts = split_ranges(tokens.dim(0)?, available_threads());
+        let images = run_parts(parts.len(), |i| {
+            let part = &parts[i];
+            self.sample(
+                &tokens.narrow(0, part.start, part.len())?,
+                &identities.narrow(part.start, part.len())?,
+                &noise.narrow(0, part.start, part.len())?,
+                steps,
+                [token_guidance, identity_guidance],
+            )
+        })?;
+        Tensor::cat(&images, 0)?.clamp(-1f32, 1f32)
+    }
+
+    /// Runs the sampler from `noise`: level 0 sees neither condition, level 1 the tokens,
+    /// level 2 the tokens and the identities.
+    fn sample(
+        &self,
+        tokens: &Tensor,
+        identities: &SlotIdentities,
+        noise: &Tensor,
+        steps: usize,
+        scales: [f64; 2],
+    ) -> Result<Tensor> {
+        let mut sampler = DpmSolverMultistep::new(
+            &self.config.tokenizer.schedule,
+            steps,
+            DpmSolverConfig::default(),
+        )?;
+        let null_tokens = self.decoder.null_tokens(1)?;
+        let context = self.identity_context(identities)?;
+        let start = noise.affine(sampler.init_noise_sigma(), 0.0)?;
+        run_guided_sampler(
+            &mut sampler,
+            &start,
+            0,
+            &scales,
+            |input, timesteps, levels| {
+                let tokens = conditions_by_level(tokens, &null_tokens, 1, levels)?;
+                let context = conditions_by_level(&context, &self.null_identities, 2, levels)?;
+                self.decoder
+                    .forward_decoupled(input, timesteps, &tokens, Some(&context), false)
+            },
+        )
+    }
+}
