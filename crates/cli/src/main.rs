@@ -1,10 +1,12 @@
 //! The `moviedreamer` command: a thin layer of argument parsing over the library crates.
 
 mod animate_cmd;
+mod cast;
 mod demo;
 mod eval_cmd;
 mod movie_cmd;
 mod plan_cmd;
+mod render_cmd;
 mod script_cmd;
 mod tokenizer_cmd;
 mod train_cmd;
@@ -57,6 +59,15 @@ enum Command {
     Reconstruct(tokenizer_cmd::ReconstructArgs),
     /// Plan a film: the visual tokens of every shot of a script, with the trained planner.
     Plan(plan_cmd::PlanArgs),
+    /// Render a plan's tokens into keyframes with the identity-preserving renderer, the
+    /// whole film or one shard of it (--shard i/n).
+    ///
+    /// Resumable: run the same command again after an interruption (kill -9 included) and
+    /// finished keyframes are kept; the result is the same bytes as a run that never
+    /// stopped.
+    Render(render_cmd::RenderArgs),
+    /// Join the shards of a render run (`render --shard i/n`) into one run directory.
+    Merge(render_cmd::MergeArgs),
     /// Animate a film's keyframes into clips that move as each shot says, and assemble
     /// them into a movie (MP4, optionally GIF), storyboard and index.html.
     ///
@@ -80,6 +91,8 @@ fn main() -> ExitCode {
         Command::Reconstruct(args) => tokenizer_cmd::reconstruct(args),
         Command::Plan(args) => plan_cmd::run(args),
         Command::Eval(command) => eval_cmd::run(command),
+        Command::Render(args) => render_cmd::render(args),
+        Command::Merge(args) => render_cmd::merge(args),
         Command::Animate(args) => animate_cmd::run(args),
     };
     match result {

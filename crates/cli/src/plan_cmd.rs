@@ -10,15 +10,14 @@ use anyhow::Context;
 use candle_core::{DType, Device, Tensor};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
+use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
 use moviedreamer_models::planner::script_prompt::film_prompt;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_nn::checkpoint::save_tensors;
-use moviedreamer_train::data::faces::reference_face;
-use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
 
+use crate::cast::cast_identities;
 use crate::load_trained;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -48,40 +47,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
     let identity = load_trained(&args.identity, "identity encoder", IdentityEncoder::load)?;
 
-    // Each character's identity: the mean embedding of its reference faces.
-    let base = args.script.parent().map(PathBuf::from).unwrap_or_default();
-    let size = identity.config().image_size as u32;
-    let mut faces = Vec::new();
-    for character in &script.characters {
-        if character.faces.is_empty() {
-            faces.push(vec![0.0; identity.config().embed_dim]);
-            continue;
-        }
-        let images = character
-            .faces
-            .iter()
-            .map(|face| {
-                let path = base.join(face);
-                let image = image::open(&path)
-                    .with_context(|| {
-                        format!(
-                            "{}: cannot read the face of {} ({})",
-                            args.script.display(),
-                            character.id,
-                            path.display()
-                        )
-                    })?
-                    .to_rgb8();
-                Ok(reference_face(&image, size))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let embeddings = identity.forward(&to_tensor(&images, &Device::Cpu)?, false)?;
-        faces.push(
-            unit_vectors(&embeddings.mean_keepdim(0)?)?
-                .squeeze(0)?
-                .to_vec1()?,
-        );
-    }
+    let faces = cast_identities(&args.script, &script, &identity)?;
     let prompt = film_prompt(
         &script,
         &vocabulary,

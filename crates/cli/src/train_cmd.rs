@@ -12,6 +12,7 @@ use moviedreamer_train::animator::{AnimatorTraining, train_animator};
 use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
 use moviedreamer_train::planner::{PlannerTraining, train_planner};
+use moviedreamer_train::renderer::{RendererTraining, train_renderer};
 use moviedreamer_train::session::{RunOptions, TrainingSummary};
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use serde::de::DeserializeOwned;
@@ -40,6 +41,15 @@ pub enum TrainCommand {
     /// forcing and the anti-overfitting measures. model/ holds the weights and the
     /// vocabulary (tokenizer.json). Use it with `moviedreamer plan`.
     Planner(TrainPlannerArgs),
+    /// Fine-tune the renderer (planned tokens + who stands where → keyframe) from the
+    /// trained tokenizer's decoder, on the planner's predicted tokens of the training films.
+    ///
+    /// Computes the films' true tokens, cast embeddings and the planner's teacher-forced
+    /// predictions once (cached in the output directory), starts from the tokenizer's
+    /// decoder with a new identity cross-attention per block, and learns to render the true
+    /// keyframe from predicted (or true) tokens and the identities of the characters in each
+    /// slot. Output as for the tokenizer; use it with `moviedreamer render`.
+    Renderer(TrainRendererArgs),
     /// Train the evaluator (keyframe → place, time, style, shot type, and per slot who
     /// stands there, their pose and traits) on ground-truth keyframes only.
     ///
@@ -70,6 +80,22 @@ pub struct TrainPlannerArgs {
     /// denoiser as in MAR, which samples instead of averaging) [default: the preset's].
     #[arg(long, value_parser = ["regression", "diffusion"])]
     head: Option<String>,
+}
+
+#[derive(Args)]
+pub struct TrainRendererArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// The trained tokenizer's model directory (the renderer starts from its decoder).
+    #[arg(long, default_value = "runs/tokenizer/model")]
+    tokenizer: PathBuf,
+    /// The trained identity encoder's model directory.
+    #[arg(long, default_value = "runs/identity/model")]
+    identity: PathBuf,
+    /// The trained planner's model directory (its predictions are what the renderer learns
+    /// to render).
+    #[arg(long, default_value = "runs/planner/model")]
+    planner: PathBuf,
 }
 
 /// What every stage's training takes.
@@ -179,6 +205,18 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
             settings.seed = run.seed;
             let options = run.options("animator");
             let summary = train_animator(&settings, &run.data, &options)?;
+            report(&summary, settings.steps, &options);
+        }
+        TrainCommand::Renderer(args) => {
+            let run = &args.run;
+            let mut settings = run.settings("renderer", |name| {
+                RendererTraining::preset(name, &args.tokenizer, &args.identity, &args.planner)
+            })?;
+            settings.steps = run.steps.unwrap_or(settings.steps);
+            settings.batch = run.batch.unwrap_or(settings.batch);
+            settings.seed = run.seed;
+            let options = run.options("renderer");
+            let summary = train_renderer(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);
         }
         TrainCommand::Planner(args) => {

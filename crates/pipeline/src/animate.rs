@@ -13,7 +13,7 @@ use moviedreamer_media::strip::join_frames;
 use moviedreamer_models::animator::{Animator, Motion, MotionBatch};
 use moviedreamer_models::pictures::{from_tensor, to_tensor};
 
-use crate::manifest::{Item, ItemStatus, MANIFEST_FILE, Manifest};
+use crate::manifest::{Item, ItemStatus, Manifest};
 use crate::{PipelineError, write_png};
 
 /// How clips are sampled.
@@ -73,7 +73,13 @@ pub fn animate_shots(
         "guidance": settings.guidance,
         "start_noise": settings.start_noise,
     });
-    let mut manifest = open_manifest(script, config, settings.seed, shots, run_dir)?;
+    let mut manifest = Manifest::open_run(
+        run_dir,
+        script,
+        config,
+        BTreeMap::from([("animate".to_owned(), settings.seed)]),
+        shots.iter().map(|shot| clip_id(shot.index)),
+    )?;
     let size = animator.config().image_size as u32;
     let (done, pending): (Vec<&ShotToAnimate>, Vec<&ShotToAnimate>) =
         shots.iter().partition(|shot| {
@@ -119,48 +125,6 @@ pub fn animate_shots(
         manifest.save(run_dir)?;
     }
     Ok(pending.len())
-}
-
-/// The run's manifest: a new one, or the one already there if it is this run's.
-fn open_manifest(
-    script: &Path,
-    config: serde_json::Value,
-    seed: u64,
-    shots: &[ShotToAnimate],
-    run_dir: &Path,
-) -> Result<Manifest, PipelineError> {
-    let seeds = BTreeMap::from([("animate".to_owned(), seed)]);
-    let fresh = Manifest::new(
-        script,
-        config,
-        seeds,
-        shots.iter().map(|shot| clip_id(shot.index)),
-    )?;
-    if !run_dir.join(MANIFEST_FILE).is_file() {
-        fresh.save(run_dir)?;
-        return Ok(fresh);
-    }
-    let existing = Manifest::load(run_dir)?;
-    let other = |message: String| PipelineError::OtherRun {
-        path: run_dir.join(MANIFEST_FILE),
-        message,
-    };
-    if existing.script_sha256 != fresh.script_sha256 {
-        return Err(other(format!(
-            "this run was made from another version of {}",
-            script.display()
-        )));
-    }
-    if existing.config != fresh.config || existing.seeds != fresh.seeds {
-        return Err(other(format!(
-            "this run was made with other settings: {} and seeds {:?}, not {} and {:?}",
-            existing.config, existing.seeds, fresh.config, fresh.seeds
-        )));
-    }
-    if existing.items.keys().ne(fresh.items.keys()) {
-        return Err(other("this run was made for other shots".into()));
-    }
-    Ok(existing)
 }
 
 /// Reads a keyframe, which must be the animator's size.

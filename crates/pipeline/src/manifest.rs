@@ -91,6 +91,44 @@ impl Manifest {
         })
     }
 
+    /// The manifest of a run in `run_dir`: a fresh one (saved there) when the directory has
+    /// none, or the one already there if it was made from the same script bytes, config,
+    /// seeds and items, so the run continues; a directory holding another run is refused.
+    pub fn open_run(
+        run_dir: &Path,
+        script_path: &Path,
+        config: serde_json::Value,
+        seeds: BTreeMap<String, u64>,
+        item_ids: impl IntoIterator<Item = String>,
+    ) -> Result<Self, PipelineError> {
+        let fresh = Manifest::new(script_path, config, seeds, item_ids)?;
+        if !run_dir.join(MANIFEST_FILE).is_file() {
+            fresh.save(run_dir)?;
+            return Ok(fresh);
+        }
+        let existing = Manifest::load(run_dir)?;
+        let other = |message: String| PipelineError::OtherRun {
+            path: run_dir.join(MANIFEST_FILE),
+            message,
+        };
+        if existing.script_sha256 != fresh.script_sha256 {
+            return Err(other(format!(
+                "this run was made from another version of {}",
+                script_path.display()
+            )));
+        }
+        if existing.config != fresh.config || existing.seeds != fresh.seeds {
+            return Err(other(format!(
+                "this run was made with other settings: {} and seeds {:?}, not {} and {:?}",
+                existing.config, existing.seeds, fresh.config, fresh.seeds
+            )));
+        }
+        if existing.items.keys().ne(fresh.items.keys()) {
+            return Err(other("this run was made for other items".into()));
+        }
+        Ok(existing)
+    }
+
     /// Reads `manifest.json` from a run directory.
     pub fn load(run_dir: &Path) -> Result<Self, PipelineError> {
         let path = run_dir.join(MANIFEST_FILE);

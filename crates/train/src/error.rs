@@ -35,6 +35,16 @@ pub enum TrainingError {
         /// The dataset's frames.
         found: usize,
     },
+    /// A film's script has a shot the dataset has no keyframe for.
+    #[error(
+        "film {film} has no keyframe for its shot {shot}\n  help: the dataset is incomplete; generate it again with `moviedreamer world generate`"
+    )]
+    MissingKeyframe {
+        /// The film's number.
+        film: usize,
+        /// The shot, counted over the film's scenes.
+        shot: usize,
+    },
     /// The batch cannot be split into equal micro-batches.
     #[error(
         "a batch of {batch} cannot be split into {micro_batches} equal micro-batches\n  help: pick a batch that is a multiple of {micro_batches}"

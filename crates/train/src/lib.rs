@@ -2,7 +2,7 @@
 //! with typed labels, turns pictures into tensors and back, augments them without making
 //! their labels false, and batches them so that a resumed run sees the same batches as an
 //! uninterrupted one. One module per stage holds that stage's training loop, written to be
-//! read top to bottom: [`tokenizer`], [`identity`], [`planner`], [`evaluator`]; [`session`] is what they share around their steps (run
+//! read top to bottom: [`tokenizer`], [`identity`], [`planner`], [`renderer`], [`evaluator`], [`animator`]; [`session`] is what they share around their steps (run
 //! directory, resume, logs, Ctrl-C) and [`optimisation`] the step itself (parts of the batch
 //! side by side, gradients averaged and clipped, AdamW, EMA).
 
@@ -13,5 +13,6 @@ pub mod evaluator;
 pub mod identity;
 pub mod optimisation;
 pub mod planner;
+pub mod renderer;
 pub mod session;
 pub mod tokenizer;

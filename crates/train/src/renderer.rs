@@ -1,0 +1,426 @@
+//! Fine-tuning the renderer: the tokenizer's decoder, with identity conditioning added,
+//! learns to turn the planner's *predicted* tokens and the shot's characters into the true
+//! keyframe, so that it corrects what the planner gets wrong.
+//!
+//! Before the loop: the training films' true tokens and cast embeddings (the planner's cache
+//! format, [`crate::data::films`]) and the planner's teacher-forced predictions of every
+//! keyframe (window by window, each shot predicted from the true ones before it in its
+//! window) are computed once and cached in the run directory; the renderer is built and its
+//! decoder set from the tokenizer's weights. Then each step takes `batch` keyframes, renders
+//! each from its predicted tokens (a `predicted_share` of them; the others from the true
+//! tokens, so the renderer keeps what the tokenizer could do) with the identities of who
+//! stands in each slot of its shot, and clip → update → EMA → log, with checkpoints and
+//! resume as every loop.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+use moviedreamer_models::identity::IdentityEncoder;
+use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::prompt::SLOTS;
+use moviedreamer_models::planner::script_prompt::{film_prompt, shot_slots};
+use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotIdentities};
+use moviedreamer_models::text::Vocabulary;
+use moviedreamer_models::tokenizer::KeyframeTokenizer;
+use moviedreamer_nn::checkpoint::{load_tensors, save_tensors, write_atomically};
+use moviedreamer_nn::init::seeded_var_builder;
+use moviedreamer_nn::parallel::split_ranges;
+use moviedreamer_storyworld::identity::Split;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::data::films::model_fingerprint;
+use crate::data::{BatchPosition, Batches, KeyframeDataset, PlannerFilm, prepare_films, to_tensor};
+use crate::error::{TrainingError, check_micro_batches};
+use crate::optimisation::{Optimisation, OptimiserSettings};
+use crate::planner::VOCABULARY_FILE;
+use crate::session::{RunOptions, Session, TrainingSummary};
+
+/// Everything a renderer training run is made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RendererTraining {
+    /// The trained tokenizer whose decoder the renderer starts from.
+    pub tokenizer: PathBuf,
+    /// The identity encoder that makes the characters' embeddings.
+    pub identity: PathBuf,
+    /// The trained planner whose predicted tokens the renderer learns to render.
+    pub planner: PathBuf,
+    /// Optimiser steps in all.
+    pub steps: u64,
+    /// Keyframes per step.
+    pub batch: usize,
+    /// Equal parts each batch is split into, computed side by side (must divide `batch`).
+    pub micro_batches: usize,
+    /// Learning rate, warm-up, clipping and weight average.
+    #[serde(flatten)]
+    pub optimiser: OptimiserSettings,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Share of keyframes rendered from the planner's predicted tokens; the others are
+    /// rendered from the true tokens.
+    pub predicted_share: f64,
+    /// Draw each character's identity from one of its views (a portrait or a face cut from
+    /// a keyframe) instead of its portraits' mean, so that one reference picture is enough.
+    pub face_views: bool,
+    /// Probability of dropping the identities, for identity guidance.
+    pub identity_dropout: f64,
+    /// Seed of the data order, the token choice, the noise and the timesteps.
+    pub seed: u64,
+}
+
+impl RendererTraining {
+    /// Settings for a preset (`micro` or `storyworld`) with the given trained models.
+    pub fn preset(name: &str, tokenizer: &Path, identity: &Path, planner: &Path) -> Option<Self> {
+        let base = RendererTraining {
+            tokenizer: tokenizer.to_path_buf(),
+            identity: identity.to_path_buf(),
+            planner: planner.to_path_buf(),
+            steps: 1500,
+            batch: 16,
+            micro_batches: 2,
+            optimiser: OptimiserSettings {
+                learning_rate: 2e-4,
+                warmup: 50,
+                clip: 1.0,
+                ema_decay: 0.999,
+            },
+            checkpoint_every: 100,
+            predicted_share: 0.75,
+            face_views: true,
+            identity_dropout: 0.1,
+            seed: 0,
+        };
+        match name {
+            "storyworld" => Some(base),
+            "micro" => Some(RendererTraining {
+                steps: 10,
+                batch: 4,
+                checkpoint_every: 5,
+                optimiser: OptimiserSettings {
+                    warmup: 2,
+                    ema_decay: 0.9,
+                    ..base.optimiser
+                },
+                ..base
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// One training keyframe: its film (index into the films), shot and picture.
+struct Example {
+    film: usize,
+    shot: usize,
+    picture: usize,
+}
+
+/// A training film with the planner's predicted tokens and who stands where in each shot.
+struct RenderFilm {
+    film: PlannerFilm,
+    /// (shots, K, D), tokenizer scale.
+    predicted: Tensor,
+    /// Per shot, per slot: the cast member there.
+    slots: Vec<[Option<usize>; SLOTS]>,
+}
+
+/// Fine-tunes a renderer on the train split of the StoryWorld dataset in `data`, writing
+/// checkpoints, `metrics.jsonl`, `loss.png` and finally `model/` into the run directory.
+pub fn train_renderer(
+    settings: &RendererTraining,
+    data: &Path,
+    options: &RunOptions,
+) -> Result<TrainingSummary, TrainingError> {
+    check_micro_batches(settings.batch, settings.micro_batches)?;
+    let device = Device::Cpu;
+    // The trained stages the renderer builds on.
+    let tokenizer = KeyframeTokenizer::load(&settings.tokenizer)?;
+    let identity = IdentityEncoder::load(&settings.identity)?;
+    let planner = Planner::load(&settings.planner)?;
+    let vocabulary = Vocabulary::load(&settings.planner.join(VOCABULARY_FILE))?;
+
+    // Data: true tokens and faces, then the planner's predictions (both cached).
+    std::fs::create_dir_all(&options.out).map_err(|source| {
+        moviedreamer_nn::train::TrainError::Io {
+            path: options.out.clone(),
+            source,
+        }
+    })?;
+    let films = prepare_films(
+        data,
+        Split::Train,
+        usize::MAX,
+        &tokenizer,
+        &identity,
+        1,
+        &options.out.join("films-train.safetensors"),
+        &serde_json::json!({
+            "tokenizer": model_fingerprint(&settings.tokenizer),
+            "identity": model_fingerprint(&settings.identity),
+        }),
+        |done, total| {
+            if options.show_progress && (done == total || done % 20 == 0) {
+                eprintln!("tokenized {done}/{total} films");
+            }
+        },
+    )?;
+    let films = predict_films(
+        &planner,
+        &vocabulary,
+        films,
+        &options.out.join("predicted-train.safetensors"),
+        &serde_json::json!({
+            "planner": model_fingerprint(&settings.planner),
+            "tokenizer": model_fingerprint(&settings.tokenizer),
+            "identity": model_fingerprint(&settings.identity),
+        }),
+        settings.seed,
+        options.show_progress,
+    )?;
+    let keyframes = KeyframeDataset::open(data, Split::Train)?;
+    if keyframes.image_size() as usize != tokenizer.config().image_size {
+        return Err(TrainingError::ImageSize {
+            path: data.to_path_buf(),
+            expected: tokenizer.config().image_size,
+            found: keyframes.image_size(),
+        });
+    }
+    let examples = examples(&films, &keyframes)?;
+    let mut batches = Batches::new(examples.len(), settings.batch, settings.seed, true)?;
+
+    // The renderer, its decoder taken from the tokenizer; optimiser, average, schedule.
+    let model_config = RendererConfig {
+        identity_dropout: settings.identity_dropout,
+        ..RendererConfig::for_tokenizer(tokenizer.config(), identity.config().embed_dim)
+    };
+    let varmap = VarMap::new();
+    let model = Renderer::new(&model_config, seeded_var_builder(&varmap, settings.seed))?;
+    Renderer::init_from_tokenizer(&varmap, &settings.tokenizer)?;
+    let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
+
+    // Resume: weights, optimiser, EMA, the noise generator and the place in the data.
+    let mut session = Session::open(
+        options,
+        settings.steps,
+        settings.seed,
+        &varmap,
+        &mut optimisation,
+    )?;
+    if let Some(position) = session.resumed::<BatchPosition>() {
+        batches.seek(position)?;
+    }
+
+    while session.running() {
+        let batch = batches.next_batch();
+        let mut rng = batch.rng();
+        let chosen: Vec<&Example> = batch.indices.iter().map(|&i| &examples[i]).collect();
+        let pictures = chosen
+            .iter()
+            .map(|e| keyframes.load_image(e.picture))
+            .collect::<Result<Vec<_>, _>>()?;
+        let images = to_tensor(&pictures, &device)?;
+        let tokens = chosen
+            .iter()
+            .map(|e| {
+                let film = &films[e.film];
+                if rng.random::<f64>() < settings.predicted_share {
+                    film.predicted.get(e.shot)
+                } else {
+                    film.film.tokens.get(0)?.get(e.shot)
+                }
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let tokens = Tensor::stack(&tokens, 0)?;
+        let identities = slot_identities(
+            &films,
+            &chosen,
+            settings.face_views,
+            model_config.identity_dim,
+            &mut rng,
+        )?;
+        // Each micro-batch draws its noise from its own generator, seeded from the run's, so
+        // the step is the same however many threads compute it.
+        let parts = split_ranges(images.dim(0)?, settings.micro_batches);
+        let seeds: Vec<u64> = parts.iter().map(|_| session.rng.random()).collect();
+        let report = optimisation.step(session.step, parts.len(), |i| {
+            let part = &parts[i];
+            model.training_loss(
+                &images.narrow(0, part.start, part.len())?,
+                &tokens.narrow(0, part.start, part.len())?,
+                &identities.narrow(part.start, part.len())?,
+                &mut ChaCha8Rng::seed_from_u64(seeds[i]),
+            )
+        })?;
+        session.finish_step(report)?;
+        if session.checkpoint_due(settings.checkpoint_every) {
+            let position = serde_json::to_value(batches.position()).unwrap_or_default();
+            session.save(settings, &varmap, &optimisation, position)?;
+        }
+    }
+    Ok(session.finish(&model_config, &optimisation)?)
+}
+
+/// Adds to each film the planner's teacher-forced predictions of its keyframes, read from
+/// `cache` when it was made from the same `sources`, and who stands where in each shot.
+fn predict_films(
+    planner: &Planner,
+    vocabulary: &Vocabulary,
+    films: Vec<PlannerFilm>,
+    cache: &Path,
+    sources: &serde_json::Value,
+    seed: u64,
+    show_progress: bool,
+) -> Result<Vec<RenderFilm>, TrainingError> {
+    let key_path = cache.with_extension("json");
+    let key = serde_json::json!({ "films": films.len(), "seed": seed, "sources": sources });
+    let same_sources = std::fs::read_to_string(&key_path)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|saved| saved == key);
+    let mut cached = if cache.is_file() && same_sources {
+        load_tensors(cache)?
+    } else {
+        BTreeMap::new()
+    };
+    let fresh = cached.is_empty();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let window = planner.config().window;
+    let total = films.len();
+    let mut out = Vec::with_capacity(total);
+    for (done, film) in films.into_iter().enumerate() {
+        let name = format!("film-{:05}/predicted", film.number);
+        let predicted = match cached.remove(&name) {
+            Some(tokens) => tokens,
+            None => {
+                let faces = film
+                    .faces
+                    .iter()
+                    .map(|f| f.get(0)?.to_vec1::<f32>())
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                let prompt = film_prompt(
+                    &film.script,
+                    vocabulary,
+                    planner.config().text.max_words,
+                    &faces,
+                )?;
+                planner.check_film(&prompt)?;
+                let truth = film.tokens.get(0)?;
+                let shots = truth.dim(0)?;
+                let windows = (0..shots)
+                    .step_by(window)
+                    .map(|start| {
+                        let end = (start + window).min(shots);
+                        planner.teacher_forced_predictions(
+                            &prompt,
+                            start..end,
+                            &truth.narrow(0, start, end - start)?,
+                            &mut rng,
+                        )
+                    })
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                Tensor::cat(&windows, 0)?
+            }
+        };
+        let slots = film
+            .script
+            .scenes
+            .iter()
+            .flat_map(|scene| &scene.shots)
+            .map(|shot| shot_slots(&film.script, shot))
+            .collect();
+        out.push(RenderFilm {
+            film,
+            predicted,
+            slots,
+        });
+        if show_progress && (done + 1 == total || (done + 1) % 20 == 0) {
+            eprintln!("predicted {}/{total} films", done + 1);
+        }
+    }
+    if fresh {
+        let store = out
+            .iter()
+            .map(|f| {
+                (
+                    format!("film-{:05}/predicted", f.film.number),
+                    f.predicted.clone(),
+                )
+            })
+            .collect();
+        save_tensors(cache, &store, DType::F32)?;
+        write_atomically(
+            &key_path,
+            serde_json::to_string_pretty(&key)
+                .unwrap_or_default()
+                .as_bytes(),
+        )?;
+    }
+    Ok(out)
+}
+
+/// Every training keyframe, found in the dataset by its film and shot.
+fn examples(
+    films: &[RenderFilm],
+    keyframes: &KeyframeDataset,
+) -> Result<Vec<Example>, TrainingError> {
+    let pictures: BTreeMap<(usize, usize), usize> = keyframes
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(i, item)| ((item.film, item.shot), i))
+        .collect();
+    let mut examples = Vec::new();
+    for (f, film) in films.iter().enumerate() {
+        for shot in 0..film.slots.len() {
+            let picture = *pictures.get(&(film.film.number, shot)).ok_or_else(|| {
+                TrainingError::MissingKeyframe {
+                    film: film.film.number,
+                    shot,
+                }
+            })?;
+            examples.push(Example {
+                film: f,
+                shot,
+                picture,
+            });
+        }
+    }
+    Ok(examples)
+}
+
+/// Who stands in each slot of the chosen keyframes: the cast member's portraits' mean, or
+/// with `face_views` one of its views drawn at random.
+fn slot_identities(
+    films: &[RenderFilm],
+    chosen: &[&Example],
+    face_views: bool,
+    identity_dim: usize,
+    rng: &mut impl Rng,
+) -> Result<SlotIdentities, TrainingError> {
+    let mut rows: Vec<[Option<Vec<f32>>; SLOTS]> = Vec::with_capacity(chosen.len());
+    for example in chosen {
+        let film = &films[example.film];
+        let mut row: [Option<Vec<f32>>; SLOTS] = Default::default();
+        for (slot, cast) in film.slots[example.shot].iter().enumerate() {
+            let Some(cast) = cast else { continue };
+            let views = &film.film.faces[*cast];
+            let count = views.dim(0)?;
+            let view = if face_views && count > 1 {
+                rng.random_range(0..count)
+            } else {
+                0
+            };
+            let embedding = views.get(view)?.to_vec1::<f32>()?;
+            row[slot] = Some(embedding);
+        }
+        rows.push(row);
+    }
+    let borrowed: Vec<[Option<&[f32]>; SLOTS]> = rows
+        .iter()
+        .map(|row| std::array::from_fn(|slot| row[slot].as_deref()))
+        .collect();
+    Ok(SlotIdentities::new(&borrowed, identity_dim, &Device::Cpu)?)
+}
