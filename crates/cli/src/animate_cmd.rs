@@ -1,7 +1,7 @@
 //! `moviedreamer animate`: a film's keyframes (one per shot) into clips that move as the
 //! script says, assembled into the movie, storyboard and index.html.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::ensure;
@@ -9,10 +9,14 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::animator::Animator;
 use moviedreamer_pipeline::animate::clip_path;
-use moviedreamer_pipeline::{AnimateSettings, Report, ShotToAnimate, animate_shots};
+use moviedreamer_pipeline::{
+    AnimateSettings, Assembly, AssemblySettings, Report, ShotToAnimate, animate_shots,
+};
 
 use crate::load_trained;
-use crate::movie_cmd::{MovieOptions, assemble_with_progress, film_shots, print_outputs, read_png};
+use crate::movie_cmd::{
+    FilmShot, MovieOptions, assemble_with_progress, film_shots, print_outputs, read_png,
+};
 
 #[derive(Args)]
 pub struct AnimateArgs {
@@ -100,15 +104,7 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
     }
     let animator = load_trained(&args.model, "animator", Animator::load)?;
 
-    let to_animate: Vec<ShotToAnimate> = shots
-        .iter()
-        .enumerate()
-        .map(|(index, shot)| ShotToAnimate {
-            index,
-            keyframe: keyframe_path(index),
-            motion: shot.motion,
-        })
-        .collect();
+    let to_animate = shots_to_animate(&shots, keyframe_path);
     let settings = AnimateSettings {
         steps: sampling.steps,
         guidance: sampling.guidance,
@@ -139,28 +135,70 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
         shots.len() - animated
     );
 
+    let summary = format!(
+        "{} shots animated by {} from the keyframes in {} ({} steps, guidance {}, start noise {}, seed {}).",
+        shots.len(),
+        args.model.display(),
+        args.keyframes.display(),
+        sampling.steps,
+        sampling.guidance,
+        sampling.start_noise,
+        sampling.seed
+    );
+    let assembly = assemble_clips(
+        &args.script,
+        &loaded.script.title,
+        shots,
+        keyframe_path,
+        &args.out,
+        &args.out,
+        &movie_settings,
+        summary,
+    )?;
+    print_outputs(&args.out, &assembly);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each of `shots` with its keyframe file and motion.
+pub fn shots_to_animate(
+    shots: &[FilmShot],
+    keyframe_path: impl Fn(usize) -> PathBuf,
+) -> Vec<ShotToAnimate> {
+    shots
+        .iter()
+        .enumerate()
+        .map(|(index, shot)| ShotToAnimate {
+            index,
+            keyframe: keyframe_path(index),
+            motion: shot.motion,
+        })
+        .collect()
+}
+
+/// The film's keyframes and their clips (animated into `clips_run`) assembled into `out`:
+/// the movie, storyboard and an index.html that shows the script and `summary`.
+#[allow(clippy::too_many_arguments)]
+pub fn assemble_clips(
+    script_path: &Path,
+    title: &str,
+    shots: Vec<FilmShot>,
+    keyframe_path: impl Fn(usize) -> PathBuf,
+    clips_run: &Path,
+    out: &Path,
+    settings: &AssemblySettings,
+    summary: String,
+) -> anyhow::Result<Assembly> {
     let total = shots.len();
-    let run_dir = args.out.clone();
     let media = shots.into_iter().enumerate().map(|(index, shot)| {
         let keyframe = read_png(&keyframe_path(index))?;
-        let strip = read_png(&clip_path(&run_dir, index))?;
+        let strip = read_png(&clip_path(clips_run, index))?;
         Ok(shot.media(keyframe, &strip))
     });
     let report = Report {
-        title: loaded.script.title.clone(),
-        summary: format!(
-            "{total} shots animated by {} from the keyframes in {} ({} steps, guidance {}, start noise {}, seed {}).",
-            args.model.display(),
-            args.keyframes.display(),
-            sampling.steps,
-            sampling.guidance,
-            sampling.start_noise,
-            sampling.seed
-        ),
-        script: std::fs::read_to_string(&args.script).ok(),
+        title: title.to_owned(),
+        summary,
+        script: std::fs::read_to_string(script_path).ok(),
         ..Report::default()
     };
-    let assembly = assemble_with_progress(&args.out, total, media, &movie_settings, report)?;
-    print_outputs(&args.out, &assembly);
-    Ok(ExitCode::SUCCESS)
+    assemble_with_progress(out, total, media, settings, report)
 }

@@ -4,6 +4,7 @@ mod animate_cmd;
 mod cast;
 mod demo;
 mod eval_cmd;
+mod generate_cmd;
 mod movie_cmd;
 mod plan_cmd;
 mod render_cmd;
@@ -42,6 +43,12 @@ enum Command {
     ///
     /// Writes a run directory and prints where its movie, storyboard and report are.
     Demo(demo::DemoArgs),
+    /// Make a movie from a script with trained models: plan → render → animate → assemble.
+    ///
+    /// Writes the planned tokens, keyframes, clips, the MP4, storyboard and index.html into
+    /// the output directory. Resumable: run the same command again after an interruption
+    /// (kill -9 included) and every finished keyframe and clip is kept.
+    Generate(generate_cmd::GenerateArgs),
     /// Write, import and check scripts.
     #[command(subcommand)]
     Script(script_cmd::ScriptCommand),
@@ -84,6 +91,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
+        Command::Generate(args) => generate_cmd::run(args),
         Command::Script(command) => script_cmd::run(command),
         Command::World(command) => world_cmd::run(command),
         Command::Train(command) => train_cmd::run(command),

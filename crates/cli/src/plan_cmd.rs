@@ -2,7 +2,7 @@
 //! planner (faces of the cast read from the script's reference images).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -15,6 +15,7 @@ use moviedreamer_models::planner::Planner;
 use moviedreamer_models::planner::script_prompt::film_prompt;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_nn::checkpoint::save_tensors;
+use moviedreamer_script::Script;
 use moviedreamer_train::planner::VOCABULARY_FILE;
 
 use crate::cast::cast_identities;
@@ -46,45 +47,25 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let planner = load_trained(&args.planner, "planner", Planner::load)?;
     let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
     let identity = load_trained(&args.identity, "identity encoder", IdentityEncoder::load)?;
-
     let faces = cast_identities(&args.script, &script, &identity)?;
-    let prompt = film_prompt(
-        &script,
-        &vocabulary,
-        planner.config().text.max_words,
-        &faces,
-    )?;
-    planner.check_film(&prompt).with_context(|| {
-        format!(
-            "{}: the planner cannot take this script",
-            args.script.display()
-        )
-    })?;
 
-    let shots = prompt.shots.len();
+    let shots = script.summary().shots;
     let progress = ProgressBar::new(shots as u64).with_style(
         ProgressStyle::with_template("planning {bar:30} {pos}/{len} keyframes, {eta} left")
             .expect("a valid template"),
     );
     let started = Instant::now();
-    let mut keyframes = Vec::with_capacity(shots);
-    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    planner.plan(&prompt, &mut rng, |_, tokens| {
-        keyframes.push(tokens);
-        progress.inc(1);
-        Ok(())
-    })?;
+    let tokens = plan_film(
+        &planner,
+        &vocabulary,
+        &args.script,
+        &script,
+        &faces,
+        args.seed,
+        || progress.inc(1),
+    )?;
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let tokens = if keyframes.is_empty() {
-        Tensor::zeros(
-            (0, planner.config().tokens, planner.config().token_dim),
-            DType::F32,
-            &Device::Cpu,
-        )?
-    } else {
-        Tensor::stack(&keyframes, 0)?
-    };
     let dims = tokens.dims().to_vec();
     save_tensors(
         &args.output,
@@ -97,4 +78,41 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The tokens of every shot of `script` (shots, K, D), planned from the cast's identities
+/// `faces` (script order) with `seed` drawing a diffusion head's samples; `on_keyframe` is
+/// told of each keyframe planned.
+pub fn plan_film(
+    planner: &Planner,
+    vocabulary: &Vocabulary,
+    script_path: &Path,
+    script: &Script,
+    faces: &[Vec<f32>],
+    seed: u64,
+    mut on_keyframe: impl FnMut(),
+) -> anyhow::Result<Tensor> {
+    let prompt = film_prompt(script, vocabulary, planner.config().text.max_words, faces)?;
+    planner.check_film(&prompt).with_context(|| {
+        format!(
+            "{}: the planner cannot take this script",
+            script_path.display()
+        )
+    })?;
+    let mut keyframes = Vec::with_capacity(prompt.shots.len());
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    planner.plan(&prompt, &mut rng, |_, tokens| {
+        keyframes.push(tokens);
+        on_keyframe();
+        Ok(())
+    })?;
+    if keyframes.is_empty() {
+        let cfg = planner.config();
+        return Ok(Tensor::zeros(
+            (0, cfg.tokens, cfg.token_dim),
+            DType::F32,
+            &Device::Cpu,
+        )?);
+    }
+    Ok(Tensor::stack(&keyframes, 0)?)
 }

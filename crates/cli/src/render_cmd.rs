@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, ensure};
+use candle_core::Tensor;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::identity::IdentityEncoder;
@@ -13,6 +14,7 @@ use moviedreamer_models::renderer::Renderer;
 use moviedreamer_nn::checkpoint::load_tensors;
 use moviedreamer_pipeline::manifest::sha256_file;
 use moviedreamer_pipeline::{RenderSettings, Shard, ShotToRender, merge_shards, render_keyframes};
+use moviedreamer_script::Script;
 
 use crate::cast::cast_identities;
 use crate::load_trained;
@@ -88,37 +90,15 @@ pub fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
             args.plan.display()
         )
     })?;
-    let shots: Vec<_> = script
-        .scenes
-        .iter()
-        .flat_map(|scene| &scene.shots)
-        .collect();
-    let (k, d) = (
-        renderer.config().tokenizer.tokens,
-        renderer.config().tokenizer.token_dim,
-    );
-    ensure!(
-        tokens.dims() == [shots.len(), k, d],
-        "{}: tokens of shape {:?}, but the script {} has {} shots and the renderer reads {k} tokens of {d} values each ({:?})\n  help: plan this script with the planner trained on this renderer's tokenizer",
-        args.plan.display(),
-        tokens.dims(),
-        args.script.display(),
-        shots.len(),
-        [shots.len(), k, d]
-    );
-
     let faces = cast_identities(&args.script, &script, &identity)?;
-    let to_render = shots
-        .iter()
-        .enumerate()
-        .map(|(index, shot)| {
-            Ok(ShotToRender {
-                index,
-                tokens: tokens.get(index)?,
-                slots: shot_slots(&script, shot).map(|cast| cast.map(|c| faces[c].clone())),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let to_render = shots_to_render(&renderer, &script, &tokens, &faces).with_context(|| {
+        format!(
+            "{} does not fit {}",
+            args.plan.display(),
+            args.script.display()
+        )
+    })?;
+    let shots = to_render.len();
     let settings = RenderSettings {
         steps: args.steps,
         token_guidance: args.token_guidance,
@@ -132,7 +112,7 @@ pub fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         "renderer": args.renderer.display().to_string(),
         "identity": args.identity.display().to_string(),
     });
-    let range = args.shard.shots(shots.len());
+    let range = args.shard.shots(shots);
     let bar = ProgressBar::new(range.len() as u64).with_style(
         ProgressStyle::with_template("rendering {bar:40} {pos}/{len} keyframes  eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -166,6 +146,44 @@ pub fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every shot of `script` with its planned tokens (a row of `tokens`) and the identities of
+/// who stands in its slots; refuses tokens of another shape than the script and renderer
+/// need.
+pub fn shots_to_render(
+    renderer: &Renderer,
+    script: &Script,
+    tokens: &Tensor,
+    faces: &[Vec<f32>],
+) -> anyhow::Result<Vec<ShotToRender>> {
+    let shots: Vec<_> = script
+        .scenes
+        .iter()
+        .flat_map(|scene| &scene.shots)
+        .collect();
+    let (k, d) = (
+        renderer.config().tokenizer.tokens,
+        renderer.config().tokenizer.token_dim,
+    );
+    ensure!(
+        tokens.dims() == [shots.len(), k, d],
+        "tokens of shape {:?}, but the script has {} shots and the renderer reads {k} tokens of {d} values each ({:?})\n  help: plan this script with the planner trained on this renderer's tokenizer",
+        tokens.dims(),
+        shots.len(),
+        [shots.len(), k, d]
+    );
+    shots
+        .iter()
+        .enumerate()
+        .map(|(index, shot)| {
+            Ok(ShotToRender {
+                index,
+                tokens: tokens.get(index)?,
+                slots: shot_slots(script, shot).map(|cast| cast.map(|c| faces[c].clone())),
+            })
+        })
+        .collect()
 }
 
 #[derive(Args)]

@@ -1,9 +1,11 @@
 //! `moviedreamer train renderer`, `render` and `merge` as a user runs them, at the micro
 //! presets: fine-tune a renderer on a micro planner's predictions, render an unseen film,
-//! resume an interrupted render to the same bytes, and render it in two shards that merge
-//! into the same run.
+//! resume an interrupted render to the same bytes, render it in two shards that merge into
+//! the same run, and `generate` the film in one command, resumed after an interruption.
 
 mod common;
+#[path = "../../media/tests/common/mod.rs"]
+mod media_checks;
 
 use std::path::Path;
 
@@ -11,7 +13,12 @@ use common::{moviedreamer, ok, small_world};
 
 /// The bytes of every keyframe of a run directory, in shot order.
 fn keyframes(run: &Path) -> Vec<Vec<u8>> {
-    let mut files: Vec<_> = std::fs::read_dir(run.join("keyframes"))
+    keyframes_in(&run.join("keyframes"))
+}
+
+/// The bytes of every file in a folder, in name order.
+fn keyframes_in(folder: &Path) -> Vec<Vec<u8>> {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
         .unwrap()
         .map(|entry| entry.unwrap().path())
         .collect();
@@ -26,7 +33,7 @@ fn failure(args: &[&str]) -> String {
 }
 
 #[test]
-fn train_render_resume_shard_and_merge() {
+fn train_render_resume_shard_merge_and_generate() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     small_world(&dir.path().join("data"), 6, 32);
@@ -201,4 +208,78 @@ fn train_render_resume_shard_and_merge() {
     ]);
     assert!(err.contains("cannot read the plan"), "{err}");
     assert!(!dir.path().join("x/manifest.json").exists());
+
+    // The whole pipeline in one command, from a models directory that names its stages.
+    ok(moviedreamer(&[
+        "train",
+        "animator",
+        "--data",
+        &data,
+        "--preset",
+        "micro",
+        "--steps",
+        "4",
+        "--out",
+        &path("animator"),
+    ]));
+    std::fs::write(
+        dir.path().join("moviedreamer.json"),
+        r#"{"planner": "planner/model", "identity": "identity/model",
+            "renderer": "renderer/model", "animator": "animator/model"}"#,
+    )
+    .unwrap();
+    let generate = [
+        "generate",
+        &script,
+        "--models",
+        &path(""),
+        "--render-steps",
+        "3",
+        "--animate-steps",
+        "2",
+        "--batch",
+        "4",
+        "-o",
+        &path("film"),
+    ];
+    let out = ok(moviedreamer(&generate));
+    assert!(out.contains("index.html"), "{out}");
+    let film = dir.path().join("film");
+    // Planned and rendered with the same seed and steps, its keyframes are `render`'s.
+    assert_eq!(keyframes(&film.join("render")), whole);
+    for file in [
+        "plan.safetensors",
+        "movie.mp4",
+        "index.html",
+        "storyboard-001.png",
+    ] {
+        assert!(film.join(file).is_file(), "{file}");
+    }
+    let clips = |film: &Path| keyframes_in(&film.join("animate/clips"));
+    let movie = std::fs::read(film.join("movie.mp4")).unwrap();
+    if media_checks::tool_available("ffprobe") {
+        let (frames, seconds, codec, _, _) = media_checks::ffprobe(&film.join("movie.mp4"));
+        assert_eq!((frames, codec.as_str()), (6 * 8, "h264"));
+        assert!((seconds - 6.0).abs() < 1e-3, "{seconds}");
+    }
+    // Interrupted after planning and part of the work: rerun, same bytes everywhere.
+    let (first_clips, first_keyframes) = (clips(&film), keyframes(&film.join("render")));
+    std::fs::remove_file(film.join("render/keyframes/000004.png")).unwrap();
+    std::fs::remove_file(film.join("animate/clips/000001.png")).unwrap();
+    std::fs::remove_file(film.join("movie.mp4")).unwrap();
+    ok(moviedreamer(&generate));
+    assert_eq!(keyframes(&film.join("render")), first_keyframes);
+    assert_eq!(clips(&film), first_clips);
+    assert_eq!(std::fs::read(film.join("movie.mp4")).unwrap(), movie);
+
+    // No trained models where it looks: it says which command trains them.
+    let err = failure(&[
+        "generate",
+        &script,
+        "--models",
+        &path("nowhere"),
+        "-o",
+        &path("y"),
+    ]);
+    assert!(err.contains("moviedreamer train planner"), "{err}");
 }

@@ -1,0 +1,301 @@
+//! `moviedreamer generate`: a script → a movie, the whole pipeline in one run directory:
+//! plan (tokens of every keyframe) → render (keyframes) → animate (clips) → assemble
+//! (movie, storyboard, index.html). Every stage keeps what it finished, so running the same
+//! command again after an interruption continues where it stopped, with the same bytes.
+//!
+//! ```text
+//! RUN/plan.safetensors, plan.json    the planned tokens and what they were planned from
+//! RUN/render/keyframes/, manifest    one keyframe per shot
+//! RUN/animate/clips/, manifest       one clip per shot
+//! RUN/movie.mp4, storyboard-*.png, index.html
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, ensure};
+use candle_core::DType;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use moviedreamer_models::animator::Animator;
+use moviedreamer_models::identity::IdentityEncoder;
+use moviedreamer_models::planner::Planner;
+use moviedreamer_models::renderer::Renderer;
+use moviedreamer_models::text::Vocabulary;
+use moviedreamer_nn::checkpoint::{load_tensors, save_tensors};
+use moviedreamer_pipeline::manifest::sha256_file;
+use moviedreamer_pipeline::render::keyframe_path;
+use moviedreamer_pipeline::{
+    AnimateSettings, RenderSettings, Shard, animate_shots, render_keyframes, write_atomically,
+};
+use moviedreamer_train::data::films::model_fingerprint;
+use moviedreamer_train::planner::VOCABULARY_FILE;
+use serde::Deserialize;
+
+use crate::animate_cmd::{assemble_clips, shots_to_animate};
+use crate::cast::cast_identities;
+use crate::load_trained;
+use crate::movie_cmd::{MovieOptions, film_shots, print_outputs};
+use crate::plan_cmd::plan_film;
+use crate::render_cmd::shots_to_render;
+
+/// The file in a models directory that names its stages' model directories.
+const MODELS_FILE: &str = "moviedreamer.json";
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// The script (YAML, or a Fountain screenplay); its characters' `faces` give who they
+    /// are.
+    script: PathBuf,
+    /// Output directory. Run the same command again to continue an interrupted run.
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Where the trained stages are: a directory with moviedreamer.json naming the planner,
+    /// identity, renderer and animator model directories (relative to it), or, without
+    /// that file, the layout `moviedreamer train` writes (DIR/planner/model, …).
+    #[arg(long, default_value = "runs")]
+    models: PathBuf,
+    /// Seed of every random choice (planning, rendering and animating noise).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Sampling steps per keyframe.
+    #[arg(long, default_value_t = 20)]
+    render_steps: usize,
+    /// Guidance on the planned tokens when rendering (1 = none).
+    #[arg(long, default_value_t = 1.0)]
+    token_guidance: f64,
+    /// Guidance on the characters' identities when rendering (1 = none, 0 = ignore them).
+    #[arg(long, default_value_t = 1.0)]
+    identity_guidance: f64,
+    /// Sampling steps per clip.
+    #[arg(long, default_value_t = 10)]
+    animate_steps: usize,
+    /// Guidance on each shot's motion (1 = none).
+    #[arg(long, default_value_t = 1.0)]
+    motion_guidance: f64,
+    /// Where clip sampling starts: 1 from pure noise, less from the keyframe held still
+    /// and noised that far.
+    #[arg(long, default_value_t = 0.5)]
+    start_noise: f64,
+    /// Keyframes or clips made together.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    #[command(flatten)]
+    movie: MovieOptions,
+}
+
+/// The model directories of the four generating stages.
+#[derive(Debug, Deserialize)]
+struct Models {
+    planner: PathBuf,
+    identity: PathBuf,
+    renderer: PathBuf,
+    animator: PathBuf,
+}
+
+impl Models {
+    /// Reads `dir/moviedreamer.json`, or assumes the layout of `moviedreamer train`.
+    fn find(dir: &Path) -> anyhow::Result<Self> {
+        let file = dir.join(MODELS_FILE);
+        let models = if file.is_file() {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let named: Models = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: not a models file; it names \"planner\", \"identity\", \"renderer\" and \"animator\" model directories",
+                    file.display()
+                )
+            })?;
+            named
+        } else {
+            let stage = |name: &str| Path::new(name).join("model");
+            Models {
+                planner: stage("planner"),
+                identity: stage("identity"),
+                renderer: stage("renderer"),
+                animator: stage("animator"),
+            }
+        };
+        Ok(Models {
+            planner: dir.join(models.planner),
+            identity: dir.join(models.identity),
+            renderer: dir.join(models.renderer),
+            animator: dir.join(models.animator),
+        })
+    }
+}
+
+pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let movie_settings = args.movie.settings()?;
+    ensure!(args.batch > 0, "--batch must be at least 1");
+    for (flag, steps) in [
+        ("--render-steps", args.render_steps),
+        ("--animate-steps", args.animate_steps),
+    ] {
+        ensure!(
+            (1..=1000).contains(&steps),
+            "{flag} {steps} is outside 1 to 1,000"
+        );
+    }
+    ensure!(
+        args.start_noise > 0.0 && args.start_noise <= 1.0,
+        "--start-noise {} is outside (0, 1]",
+        args.start_noise
+    );
+    let loaded = moviedreamer_script::load(&args.script)?;
+    let script = loaded.script;
+    let shots = film_shots(&script);
+    ensure!(!shots.is_empty(), "{} has no shots", args.script.display());
+
+    // The trained stages.
+    let models = Models::find(&args.models)?;
+    let planner = load_trained(&models.planner, "planner", Planner::load)?;
+    let vocabulary = Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?;
+    let identity = load_trained(&models.identity, "identity encoder", IdentityEncoder::load)?;
+    let renderer = load_trained(&models.renderer, "renderer", Renderer::load)?;
+    let animator = load_trained(&models.animator, "animator", Animator::load)?;
+    ensure!(
+        renderer.config().tokenizer.image_size == animator.config().image_size,
+        "the renderer makes {} px keyframes but the animator animates {} px ones\n  help: train both on the same dataset",
+        renderer.config().tokenizer.image_size,
+        animator.config().image_size
+    );
+    let faces = cast_identities(&args.script, &script, &identity)?;
+
+    // One progress line that every stage uses in turn.
+    let bar = ProgressBar::new(shots.len() as u64).with_style(
+        ProgressStyle::with_template("{prefix:>10} {bar:40} {pos}/{len} shots  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let stage = |name: &'static str| {
+        bar.set_prefix(name);
+        bar.set_position(0);
+        bar.reset_eta();
+    };
+
+    // 1. Plan, unless this run already planned with the same script, models and seed.
+    stage("planning");
+    let plan_path = args.out.join("plan.safetensors");
+    let plan_key = serde_json::json!({
+        "script_sha256": sha256_file(&args.script)?,
+        "planner": model_fingerprint(&models.planner),
+        "identity": model_fingerprint(&models.identity),
+        "seed": args.seed,
+    });
+    let tokens = match read_plan(&plan_path, &plan_key) {
+        Some(tokens) => {
+            bar.set_position(shots.len() as u64);
+            tokens
+        }
+        None => {
+            let tokens = plan_film(
+                &planner,
+                &vocabulary,
+                &args.script,
+                &script,
+                &faces,
+                args.seed,
+                || bar.inc(1),
+            )?;
+            save_tensors(
+                &plan_path,
+                &BTreeMap::from([("tokens".to_owned(), tokens.clone())]),
+                DType::F32,
+            )?;
+            write_atomically(
+                &plan_path.with_extension("json"),
+                format!("{plan_key:#}\n").as_bytes(),
+            )?;
+            tokens
+        }
+    };
+
+    // 2. Render every keyframe.
+    stage("rendering");
+    let render_dir = args.out.join("render");
+    let to_render = shots_to_render(&renderer, &script, &tokens, &faces)?;
+    let render_settings = RenderSettings {
+        steps: args.render_steps,
+        token_guidance: args.token_guidance,
+        identity_guidance: args.identity_guidance,
+        seed: args.seed,
+        batch: args.batch,
+        shard: Shard::WHOLE,
+    };
+    let render_config = serde_json::json!({
+        "plan_sha256": sha256_file(&plan_path)?,
+        "renderer": model_fingerprint(&models.renderer),
+        "identity": model_fingerprint(&models.identity),
+    });
+    render_keyframes(
+        &renderer,
+        &args.script,
+        render_config,
+        &to_render,
+        &render_dir,
+        &render_settings,
+        || bar.inc(1),
+    )?;
+
+    // 3. Animate every keyframe into its clip.
+    stage("animating");
+    let animate_dir = args.out.join("animate");
+    let keyframe = |index: usize| keyframe_path(&render_dir, index);
+    let animate_settings = AnimateSettings {
+        steps: args.animate_steps,
+        guidance: args.motion_guidance,
+        start_noise: args.start_noise,
+        seed: args.seed,
+        batch: args.batch,
+    };
+    let animate_config = serde_json::json!({
+        "animator": model_fingerprint(&models.animator),
+        "keyframes": render_dir.join("keyframes").display().to_string(),
+    });
+    animate_shots(
+        &animator,
+        &args.script,
+        animate_config,
+        &shots_to_animate(&shots, keyframe),
+        &animate_dir,
+        &animate_settings,
+        || bar.inc(1),
+    )?;
+    bar.finish_and_clear();
+
+    // 4. Assemble the movie, storyboard and report.
+    let summary = format!(
+        "{} shots planned, rendered ({} steps, token guidance {}, identity guidance {}) and animated ({} steps, start noise {}) from the models in {}, seed {}.",
+        shots.len(),
+        args.render_steps,
+        args.token_guidance,
+        args.identity_guidance,
+        args.animate_steps,
+        args.start_noise,
+        args.models.display(),
+        args.seed
+    );
+    let assembly = assemble_clips(
+        &args.script,
+        &script.title,
+        shots,
+        keyframe,
+        &animate_dir,
+        &args.out,
+        &movie_settings,
+        summary,
+    )?;
+    print_outputs(&args.out, &assembly);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The plan already in the run directory, if it was made from what `key` describes.
+fn read_plan(path: &Path, key: &serde_json::Value) -> Option<candle_core::Tensor> {
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).ok()?).ok()?;
+    if &saved != key {
+        return None;
+    }
+    load_tensors(path).ok()?.remove("tokens")
+}
