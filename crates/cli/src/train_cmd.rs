@@ -13,12 +13,20 @@ use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
 use moviedreamer_train::planner::{PlannerTraining, train_planner};
 use moviedreamer_train::renderer::{RendererTraining, train_renderer};
-use moviedreamer_train::session::{RunOptions, TrainingSummary};
+use moviedreamer_train::session::{MODEL_DIR, RunOptions, TrainingSummary};
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use serde::de::DeserializeOwned;
 
 #[derive(Subcommand)]
 pub enum TrainCommand {
+    /// Train every stage, one after the other, on one StoryWorld dataset: tokenizer,
+    /// identity encoder, planner, renderer, animator, evaluator.
+    ///
+    /// Each stage goes into OUT/<stage> and the next stages use its model; at the end
+    /// OUT/moviedreamer.json names them all, so `moviedreamer generate --models OUT` makes
+    /// films with them. Ctrl-C stops the stage at hand with a checkpoint; the same command
+    /// with --resume continues it, and finished stages are not trained again.
+    All(TrainAllArgs),
     /// Train the keyframe tokenizer (encoder and diffusion decoder, end to end) on the
     /// keyframes of a StoryWorld dataset.
     ///
@@ -64,6 +72,26 @@ pub enum TrainCommand {
     /// have the model's number of frames (8 for the storyworld preset: generate with
     /// --frames 8). Output as for the tokenizer; use it with `moviedreamer animate`.
     Animator(RunArgs),
+}
+
+#[derive(Args)]
+pub struct TrainAllArgs {
+    /// A dataset made by `moviedreamer world generate` (its train split is used; clips
+    /// must have 8 frames for the storyworld preset: generate with --frames 8).
+    #[arg(long)]
+    data: PathBuf,
+    /// Model sizes and training settings of every stage: storyworld or micro (seconds).
+    #[arg(long, default_value = "storyworld")]
+    preset: String,
+    /// Output directory, one folder per stage [default: runs].
+    #[arg(long, short, default_value = "runs")]
+    out: PathBuf,
+    /// Seed of every stage's data order and noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Continue: finished stages are kept, the interrupted one resumes from its checkpoint.
+    #[arg(long)]
+    resume: bool,
 }
 
 #[derive(Args)]
@@ -169,6 +197,7 @@ impl RunArgs {
 
 pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
     match command {
+        TrainCommand::All(args) => return train_all(&args),
         TrainCommand::Tokenizer(args) => {
             let run = &args.run;
             let mut settings = run.settings("tokenizer", TokenizerTraining::preset)?;
@@ -239,6 +268,90 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
             report(&summary, settings.steps, &options);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `train all`: every stage in turn, each from the models of the ones before it.
+fn train_all(args: &TrainAllArgs) -> anyhow::Result<ExitCode> {
+    let unknown = || {
+        format!(
+            "unknown preset \"{}\"; use storyworld or micro",
+            args.preset
+        )
+    };
+    let options = |stage: &str| RunOptions {
+        out: args.out.join(stage),
+        resume: args.resume,
+        show_progress: true,
+    };
+    let model = |stage: &str| args.out.join(stage).join(MODEL_DIR);
+    // Runs one stage and says whether it finished (else the user interrupted it).
+    let finished = |stage: &str, total: u64, summary: TrainingSummary| {
+        println!("{stage}:");
+        report(&summary, total, &options(stage));
+        !summary.interrupted
+    };
+
+    let mut tokenizer = TokenizerTraining::preset(&args.preset).with_context(unknown)?;
+    tokenizer.seed = args.seed;
+    let summary = train_tokenizer(&tokenizer, &args.data, &options("tokenizer"))?;
+    if !finished("tokenizer", tokenizer.steps, summary) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut identity = IdentityTraining::preset(&args.preset).with_context(unknown)?;
+    identity.seed = args.seed;
+    let summary = train_identity(&identity, &args.data, &options("identity"))?;
+    if !finished("identity", identity.steps, summary) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut planner =
+        PlannerTraining::preset(&args.preset, &model("tokenizer"), &model("identity"))
+            .with_context(unknown)?;
+    planner.seed = args.seed;
+    let summary = train_planner(&planner, &args.data, &options("planner"))?;
+    if !finished("planner", planner.steps, summary) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut renderer = RendererTraining::preset(
+        &args.preset,
+        &model("tokenizer"),
+        &model("identity"),
+        &model("planner"),
+    )
+    .with_context(unknown)?;
+    renderer.seed = args.seed;
+    let summary = train_renderer(&renderer, &args.data, &options("renderer"))?;
+    if !finished("renderer", renderer.steps, summary) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut animator = AnimatorTraining::preset(&args.preset).with_context(unknown)?;
+    animator.seed = args.seed;
+    let summary = train_animator(&animator, &args.data, &options("animator"))?;
+    if !finished("animator", animator.steps, summary) {
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut evaluator = EvaluatorTraining::preset(&args.preset).with_context(unknown)?;
+    evaluator.seed = args.seed;
+    let summary = train_evaluator(&evaluator, &args.data, &options("evaluator"))?;
+    if !finished("evaluator", evaluator.steps, summary) {
+        return Ok(ExitCode::FAILURE);
+    }
+
+    let models = serde_json::json!({
+        "tokenizer": "tokenizer/model",
+        "identity": "identity/model",
+        "planner": "planner/model",
+        "renderer": "renderer/model",
+        "animator": "animator/model",
+        "evaluator": "evaluator/model",
+    });
+    let path = args.out.join("moviedreamer.json");
+    moviedreamer_pipeline::write_atomically(&path, format!("{models:#}\n").as_bytes())?;
+    println!(
+        "every stage trained; {} names them: make a film with `moviedreamer generate SCRIPT --models {} -o RUN`",
+        path.display(),
+        args.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -228,6 +228,7 @@ fn every_command_explains_itself() {
         vec!["train", "evaluator", "--help"],
         vec!["train", "animator", "--help"],
         vec!["train", "renderer", "--help"],
+        vec!["train", "all", "--help"],
         vec!["generate", "--help"],
         vec!["render", "--help"],
         vec!["merge", "--help"],

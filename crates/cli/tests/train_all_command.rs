@@ -1,0 +1,75 @@
+//! `moviedreamer train all` as a user runs it: every stage trained at the micro preset into
+//! one directory that `generate` takes as it is, and a rerun with --resume that keeps what
+//! is finished.
+
+mod common;
+
+use common::{moviedreamer, ok, small_world};
+
+#[test]
+fn train_every_stage_then_generate_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    small_world(&dir.path().join("data"), 6, 32);
+    let train = [
+        "train",
+        "all",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "-o",
+        &path("runs"),
+    ];
+    let out = ok(moviedreamer(&train));
+    assert!(out.contains("every stage trained"), "{out}");
+    for stage in [
+        "tokenizer",
+        "identity",
+        "planner",
+        "renderer",
+        "animator",
+        "evaluator",
+    ] {
+        let model = dir
+            .path()
+            .join("runs")
+            .join(stage)
+            .join("model/model.safetensors");
+        assert!(model.is_file(), "{stage}");
+    }
+    let names: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("runs/moviedreamer.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(names["renderer"], "renderer/model");
+
+    // Run again without --resume: it refuses to train over the finished stages.
+    let again = moviedreamer(&train);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    // With --resume nothing is trained again: each stage is already at its last step.
+    let weights = std::fs::read(dir.path().join("runs/planner/model/model.safetensors")).unwrap();
+    let mut resume = train.to_vec();
+    resume.push("--resume");
+    assert!(ok(moviedreamer(&resume)).contains("every stage trained"));
+    assert_eq!(
+        std::fs::read(dir.path().join("runs/planner/model/model.safetensors")).unwrap(),
+        weights
+    );
+
+    let out = ok(moviedreamer(&[
+        "generate",
+        &path("data/test/film-00009/script.yaml"),
+        "--models",
+        &path("runs"),
+        "--render-steps",
+        "2",
+        "--animate-steps",
+        "2",
+        "-o",
+        &path("film"),
+    ]));
+    assert!(out.contains("6 shots"), "{out}");
+    assert!(dir.path().join("film/movie.mp4").is_file());
+}
