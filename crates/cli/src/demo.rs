@@ -1,23 +1,24 @@
-//! `moviedreamer demo`: the first thing a new user runs.
-//!
-//! Today it checks the bundled script and sets up a run directory with its manifest; the
-//! planner, renderer and animator join it as the renderer lands and models are bundled, and
-//! until then it says so plainly instead of pretending.
+//! `moviedreamer demo`: the first thing a new user runs. It makes a film of the bundled
+//! script with the bundled models through `generate`; while no trained models are bundled
+//! it says so plainly, and how to train a set and run the demo with it.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use moviedreamer_pipeline::{MANIFEST_FILE, Manifest};
 use moviedreamer_script::load;
+
+use crate::generate_cmd::{self, GenerateArgs};
 
 /// The bundled demo script, found from the source tree the binary was built in.
 const DEMO_SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../examples/scripts/lighthouse.yaml"
 );
+
+/// Where the bundled models go.
+const BUNDLED_MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/storyworld");
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -27,6 +28,10 @@ pub struct DemoArgs {
     /// Seed for every random choice, so a rerun gives the same film.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Models to make the film with instead of the bundled ones: a directory written by
+    /// `moviedreamer train all` (or any with a moviedreamer.json naming the stages).
+    #[arg(long)]
+    models: Option<PathBuf>,
 }
 
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -43,33 +48,39 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "the bundled demo script has errors:\n{}",
         errors.join("\n")
     );
-
-    let shots = loaded.script.summary().shots;
-    let seeds = BTreeMap::from([
-        ("plan".to_owned(), args.seed),
-        ("render".to_owned(), args.seed),
-    ]);
-    let config = serde_json::json!({ "preset": "storyworld" });
-    let items = (0..shots).map(|i| format!("keyframe/{i:06}"));
-    let manifest = Manifest::new(script_path, config, seeds, items)?;
-    manifest.save(&args.output)?;
-
+    let script = &loaded.script;
     println!(
-        "Checked the demo script \"{}\": {} scenes, {} shots, {} characters.",
-        loaded.script.title,
-        loaded.script.scenes.len(),
-        shots,
-        loaded.script.characters.len()
+        "The demo script \"{}\": {} scenes, {} shots, {} characters given by reference pictures.",
+        script.title,
+        script.scenes.len(),
+        script.summary().shots,
+        script.characters.len()
     );
-    println!(
-        "Wrote {} with every keyframe pending.",
-        args.output.join(MANIFEST_FILE).display()
-    );
-    println!();
-    println!("Not built yet: the renderer (planned tokens → keyframes), so this film cannot");
-    println!("be made yet, and no trained models are bundled. The tokenizer, identity");
-    println!("encoder, planner, evaluator and animator train with `moviedreamer train …`;");
-    println!("`moviedreamer animate` turns keyframes into a movie, storyboard and report, and");
-    println!("`moviedreamer world movie` shows a StoryWorld film that way (see the README).");
-    Ok(ExitCode::SUCCESS)
+
+    let models = args
+        .models
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(BUNDLED_MODELS));
+    if !models.join("moviedreamer.json").is_file() {
+        println!();
+        println!("No trained models are bundled yet (they go in models/storyworld/), so the demo");
+        println!("cannot make its film on its own. Every stage trains on this machine:");
+        println!();
+        println!(
+            "  moviedreamer world generate --films 200 --shots 50 --size 64 --frames 8 --out data/storyworld"
+        );
+        println!("  moviedreamer train all --data data/storyworld -o runs");
+        println!("  moviedreamer demo --models runs");
+        println!();
+        println!(
+            "`moviedreamer generate SCRIPT --models runs -o RUN` then makes any script's film."
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    generate_cmd::run(GenerateArgs::with_defaults(
+        script_path,
+        &models,
+        &args.output,
+        args.seed,
+    ))
 }

@@ -126,6 +126,31 @@ impl Models {
     }
 }
 
+/// `generate`'s arguments as the command line would give them, for `demo`.
+#[derive(clap::Parser)]
+struct GenerateLine {
+    #[command(flatten)]
+    args: GenerateArgs,
+}
+
+impl GenerateArgs {
+    /// `generate SCRIPT --models MODELS -o OUT --seed SEED` with every other option at its
+    /// default.
+    pub fn with_defaults(script: &Path, models: &Path, out: &Path, seed: u64) -> Self {
+        let line = [
+            "generate".into(),
+            script.as_os_str().to_owned(),
+            "--models".into(),
+            models.as_os_str().to_owned(),
+            "-o".into(),
+            out.as_os_str().to_owned(),
+            "--seed".into(),
+            seed.to_string().into(),
+        ];
+        <GenerateLine as clap::Parser>::parse_from(line).args
+    }
+}
+
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let movie_settings = args.movie.settings()?;
     ensure!(args.batch > 0, "--batch must be at least 1");

@@ -1,28 +1,60 @@
-//! `moviedreamer demo` as a new user runs it.
+//! `moviedreamer demo` as a new user runs it: without bundled models it says what to do;
+//! given models (here a micro set from `train all`), it makes the bundled script's film.
 
-use std::process::Command;
+mod common;
+
+use common::{moviedreamer, ok, small_world};
 
 #[test]
-fn demo_checks_the_bundled_script_and_writes_a_run_manifest() {
+fn without_models_the_demo_says_how_to_get_them() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("run");
-    let output = Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
-        .args(["demo", "-o", run.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let out = ok(moviedreamer(&[
+        "demo",
+        "-o",
+        &dir.path().join("run").display().to_string(),
+        "--models",
+        &dir.path().join("none").display().to_string(),
+    ]));
+    assert!(out.contains("16 shots"), "{out}");
+    assert!(out.contains("No trained models are bundled yet"), "{out}");
+    assert!(out.contains("moviedreamer train all"), "{out}");
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        !dir.path().join("run").exists(),
+        "nothing half-made is left"
     );
-    assert!(
-        stdout.contains("Not built yet"),
-        "the demo must say what is missing: {stdout}"
-    );
+}
 
-    let manifest = moviedreamer_pipeline::Manifest::load(&run).unwrap();
-    assert_eq!(manifest.items.len(), 16);
-    assert_eq!(manifest.progress(), [16, 0, 0, 0]);
-    assert!(manifest.script_unchanged().unwrap());
+#[test]
+fn with_models_the_demo_makes_the_bundled_film() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    small_world(&dir.path().join("data"), 6, 32);
+    ok(moviedreamer(&[
+        "train",
+        "all",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "-o",
+        &path("models"),
+    ]));
+    let out = ok(moviedreamer(&[
+        "demo",
+        "-o",
+        &path("run"),
+        "--models",
+        &path("models"),
+    ]));
+    assert!(out.contains("16 shots"), "{out}");
+    assert!(out.contains("movie.mp4"), "{out}");
+    assert!(out.contains("index.html"), "{out}");
+    for file in [
+        "movie.mp4",
+        "index.html",
+        "storyboard-001.png",
+        "render/keyframes/000015.png",
+    ] {
+        assert!(dir.path().join("run").join(file).is_file(), "{file}");
+    }
 }
