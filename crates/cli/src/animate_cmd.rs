@@ -171,6 +171,7 @@ pub fn shots_to_animate(
             index,
             keyframe: keyframe_path(index),
             motion: shot.motion,
+            previous: shot.previous,
         })
         .collect()
 }

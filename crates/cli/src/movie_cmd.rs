@@ -205,6 +205,8 @@ pub struct FilmShot {
     pub caption: String,
     /// What moves in it.
     pub motion: Motion,
+    /// The shot before it in its scene (`None` for a scene's first shot).
+    pub previous: Option<usize>,
 }
 
 impl FilmShot {
@@ -222,19 +224,19 @@ impl FilmShot {
 
 /// Every shot of `script`, in order.
 pub fn film_shots(script: &Script) -> Vec<FilmShot> {
-    script
-        .scenes
-        .iter()
-        .enumerate()
-        .flat_map(|(scene, s)| {
-            s.shots.iter().map(move |shot| FilmShot {
+    let mut shots = Vec::new();
+    for (scene, s) in script.scenes.iter().enumerate() {
+        for (in_scene, shot) in s.shots.iter().enumerate() {
+            shots.push(FilmShot {
                 scene,
                 scene_title: title_lines(scene, &s.heading),
                 caption: shot.description.clone(),
                 motion: Motion::of_shot(shot),
-            })
-        })
-        .collect()
+                previous: (in_scene > 0).then(|| shots.len() - 1),
+            });
+        }
+    }
+    shots
 }
 
 /// Reads a picture, naming the file if it cannot.

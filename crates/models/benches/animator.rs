@@ -7,10 +7,12 @@
 //! The two variables make candle's kernels single-threaded, as the `moviedreamer` binary
 //! does; the animator then splits each batch across the cores itself.
 
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use moviedreamer_models::animator::{Animator, AnimatorConfig, Motion, MotionBatch};
+use moviedreamer_models::animator::{
+    Animator, AnimatorConfig, Motion, MotionBatch, PreviousFrames,
+};
 use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -41,6 +43,11 @@ fn animator(c: &mut Criterion) {
     let motion = MotionBatch::new(&[walk; SHOTS], &Device::Cpu).unwrap();
     let indices: Vec<usize> = (0..SHOTS).collect();
     let noise = model.shot_noise(0, &indices, &Device::Cpu).unwrap();
+    // Every clip carries on from a previous shot: the chained path, the costlier one.
+    let previous = PreviousFrames {
+        frames: keyframes.clone(),
+        present: Tensor::ones(SHOTS, DType::F32, &Device::Cpu).unwrap(),
+    };
 
     let mut group = c.benchmark_group("animator");
     group.sample_size(10);
@@ -51,7 +58,7 @@ fn animator(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     model
-                        .animate(&keyframes, &motion, &noise, STEPS, guidance, 1.0)
+                        .animate(&keyframes, &motion, &previous, &noise, STEPS, guidance, 1.0)
                         .unwrap()
                 })
             },
@@ -60,7 +67,12 @@ fn animator(c: &mut Criterion) {
     group.bench_function("training forward and backward, 8 clips", |b| {
         b.iter(|| {
             let loss = model
-                .training_loss(&clips, &motion, &mut ChaCha8Rng::seed_from_u64(1))
+                .training_loss(
+                    &clips,
+                    &motion,
+                    &previous,
+                    &mut ChaCha8Rng::seed_from_u64(1),
+                )
                 .unwrap();
             loss.backward().unwrap()
         })

@@ -1,10 +1,14 @@
 //! The animator at its micro size: every weight learns, clips start at their keyframe, an
-//! untrained model changes nothing, sampling is seeded, and a short training run makes a
-//! square move only when the motion says "walk".
+//! untrained model changes nothing, sampling is seeded, a short training run makes a
+//! square move only when the motion says "walk", and a chained animator reads the previous
+//! shot's last frame.
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use moviedreamer_models::animator::{Animator, AnimatorConfig, Motion, MotionBatch};
+use image::RgbImage;
+use moviedreamer_models::animator::{
+    Animator, AnimatorConfig, Motion, MotionBatch, PreviousFrames,
+};
 use moviedreamer_nn::grad_check::assert_full_coverage;
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::ops::{max_abs_diff, randn};
@@ -81,7 +85,14 @@ fn every_weight_gets_a_gradient() {
         .unwrap();
     let motions = [WALK, STAND, WALK, STAND, WALK, STAND];
     let motion = MotionBatch::new(&motions, &Device::Cpu).unwrap();
-    let loss = model.training_loss(&clips, &motion, &mut rng).unwrap();
+    // Half the clips carry on from a previous shot, so the chaining weights learn too.
+    let grey = RgbImage::from_pixel(32, 32, image::Rgb([90, 120, 200]));
+    let previous: Vec<Option<RgbImage>> =
+        (0..6).map(|i| (i % 2 == 0).then(|| grey.clone())).collect();
+    let previous = PreviousFrames::new(&previous, 32, &Device::Cpu).unwrap();
+    let loss = model
+        .training_loss(&clips, &motion, &previous, &mut rng)
+        .unwrap();
     assert_full_coverage(&varmap, &loss);
 }
 
@@ -91,12 +102,13 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
     let clip = Tensor::from_vec(square_clip(4), (1, 4, 3, 32, 32), &Device::Cpu).unwrap();
     let keyframe = clip.get(0).unwrap().get(0).unwrap().unsqueeze(0).unwrap();
     let motion = MotionBatch::new(&[WALK], &Device::Cpu).unwrap();
+    let none = PreviousFrames::none(1, model.config(), &Device::Cpu).unwrap();
     let animate = |seed| {
         let noise = model
             .noise(1, &mut ChaCha8Rng::seed_from_u64(seed), &Device::Cpu)
             .unwrap();
         model
-            .animate(&keyframe, &motion, &noise, 4, 2.0, 1.0)
+            .animate(&keyframe, &motion, &none, &noise, 4, 2.0, 1.0)
             .unwrap()
     };
     let (a, b) = (animate(5), animate(5));
@@ -106,7 +118,7 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
         .unwrap();
     let half = |_| {
         model
-            .animate(&keyframe, &motion, &noise, 4, 2.0, 0.5)
+            .animate(&keyframe, &motion, &none, &noise, 4, 2.0, 0.5)
             .unwrap()
     };
     let (c, d) = (half(0), half(1));
@@ -114,7 +126,7 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
     assert!(max_abs_diff(&a, &c).unwrap() > 0.0);
     assert!(
         model
-            .animate(&keyframe, &motion, &noise, 4, 2.0, 0.0)
+            .animate(&keyframe, &motion, &none, &noise, 4, 2.0, 0.0)
             .is_err()
     );
     assert_eq!(a.dims(), &[1, 4, 3, 32, 32]);
@@ -151,9 +163,12 @@ fn a_short_training_run_moves_the_square_only_when_told_to_walk() {
     values.extend(square_clip(0));
     let clips = Tensor::from_vec(values, (2, 4, 3, 32, 32), &Device::Cpu).unwrap();
     let motion = MotionBatch::new(&[WALK, STAND], &Device::Cpu).unwrap();
+    let none = PreviousFrames::none(2, model.config(), &Device::Cpu).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     for _ in 0..STEPS {
-        let loss = model.training_loss(&clips, &motion, &mut rng).unwrap();
+        let loss = model
+            .training_loss(&clips, &motion, &none, &mut rng)
+            .unwrap();
         optimizer.step(&loss.backward().unwrap(), LR).unwrap();
     }
     // The same keyframe, animated once walking and once standing.
@@ -163,7 +178,7 @@ fn a_short_training_run_moves_the_square_only_when_told_to_walk() {
         .noise(2, &mut ChaCha8Rng::seed_from_u64(2), &Device::Cpu)
         .unwrap();
     let animated = model
-        .animate(&keyframes, &motion, &noise, 10, 3.0, 1.0)
+        .animate(&keyframes, &motion, &none, &noise, 10, 3.0, 1.0)
         .unwrap();
     let start = 4.0 + 3.5;
     let walked = last_frame_centre(&animated, 0) - start;
@@ -171,4 +186,72 @@ fn a_short_training_run_moves_the_square_only_when_told_to_walk() {
     // The walker's square ends 12 px to the right (measured: 11.2 px); the stander's stays.
     assert!((walked - 12.0).abs() < 4.0, "walked {walked} px");
     assert!(stood.abs() < 3.0, "stood {stood} px");
+}
+
+/// Two clips from the same keyframe with the same motion ("stand"): one walks on where its
+/// previous shot ended bright, the other stays where its previous shot ended dark. Only the
+/// previous frame tells them apart, so a chained animator must read it: with the previous
+/// frames swapped its loss must be far higher.
+#[test]
+fn a_chained_animator_carries_on_from_the_previous_frame() {
+    let config = AnimatorConfig {
+        previous_dropout: 0.0,
+        ..AnimatorConfig::micro()
+    };
+    let (varmap, model) = animator_with(&config);
+    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default()).unwrap();
+    let mut values = square_clip(4);
+    values.extend(square_clip(0));
+    let clips = Tensor::from_vec(values, (2, 4, 3, 32, 32), &Device::Cpu).unwrap();
+    let motion = MotionBatch::new(&[STAND, STAND], &Device::Cpu).unwrap();
+    let bright = RgbImage::from_pixel(32, 32, image::Rgb([240, 240, 240]));
+    let dark = RgbImage::from_pixel(32, 32, image::Rgb([20, 20, 20]));
+    let previous = PreviousFrames::new(
+        &[Some(bright.clone()), Some(dark.clone())],
+        32,
+        &Device::Cpu,
+    )
+    .unwrap();
+    let swapped = PreviousFrames::new(&[Some(dark), Some(bright)], 32, &Device::Cpu).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for _ in 0..400 {
+        let loss = model
+            .training_loss(&clips, &motion, &previous, &mut rng)
+            .unwrap();
+        optimizer.step(&loss.backward().unwrap(), LR).unwrap();
+    }
+    // The same noise and timesteps for both.
+    let loss = |previous: &PreviousFrames| {
+        let mut fixed = ChaCha8Rng::seed_from_u64(7);
+        (0..20)
+            .map(|_| {
+                model
+                    .training_loss(&clips, &motion, previous, &mut fixed)
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            })
+            .sum::<f32>()
+            / 20.0
+    };
+    let (right, wrong) = (loss(&previous), loss(&swapped));
+    assert!(
+        right < 0.7 * wrong,
+        "loss {right} with the right previous frames, {wrong} swapped"
+    );
+
+    // An animator trained without chaining refuses previous frames instead of ignoring them.
+    let (_, unchained) = animator_with(&AnimatorConfig {
+        chain: false,
+        ..AnimatorConfig::micro()
+    });
+    let noise = unchained
+        .noise(2, &mut ChaCha8Rng::seed_from_u64(2), &Device::Cpu)
+        .unwrap();
+    let keyframes = clips.narrow(1, 0, 1).unwrap().squeeze(1).unwrap();
+    let err = unchained
+        .animate(&keyframes, &motion, &previous, &noise, 2, 1.0, 1.0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("without previous frames"), "{err}");
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use moviedreamer_models::animator::{Animator, AnimatorConfig, Motion};
+use moviedreamer_models::animator::{Animator, AnimatorConfig, Motion, PreviousFrames};
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::Split;
@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{BatchPosition, Batches, ClipDataset, load_clip_batch};
+use crate::data::{BatchPosition, Batches, ClipBatch, ClipDataset, load_clip_batch};
 use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
@@ -135,7 +135,11 @@ pub fn train_animator(
 
     while session.running() {
         let batch = batches.next_batch();
-        let (clips, motion) = load_clip_batch(
+        let ClipBatch {
+            clips,
+            motion,
+            previous,
+        } = load_clip_batch(
             &dataset,
             &batch.indices,
             settings.flip,
@@ -151,6 +155,7 @@ pub fn train_animator(
             model.training_loss(
                 &clips.narrow(0, part.start, part.len())?,
                 &motion.narrow(part.start, part.len())?,
+                &previous.narrow(part.start, part.len())?,
                 &mut ChaCha8Rng::seed_from_u64(seeds[i]),
             )
         })?;
@@ -232,17 +237,31 @@ pub fn evaluate_animator(
     let mut numbers = Vec::with_capacity(count);
     let mut shown = Vec::new();
     for chunk in indices.chunks(8) {
-        let (truth, motion) = load_clip_batch(
+        let batch = load_clip_batch(
             dataset,
             chunk,
             0.0,
             &mut ChaCha8Rng::seed_from_u64(0),
             &device,
         )?;
+        let truth = batch.clips;
         let keyframes = truth.narrow(1, 0, 1)?.squeeze(1)?;
         let noise = animator.shot_noise(seed, chunk, &device)?;
-        let generated =
-            animator.animate(&keyframes, &motion, &noise, steps, guidance, start_noise)?;
+        // A chained animator sees the true previous frame; an unchained one none.
+        let previous = if animator.config().chain {
+            batch.previous
+        } else {
+            PreviousFrames::none(chunk.len(), animator.config(), &device)?
+        };
+        let generated = animator.animate(
+            &keyframes,
+            &batch.motion,
+            &previous,
+            &noise,
+            steps,
+            guidance,
+            start_noise,
+        )?;
         let frames = truth.dim(1)? - 1;
         let still = keyframes.unsqueeze(1)?.broadcast_as(truth.shape())?;
         for (b, &index) in chunk.iter().enumerate() {

@@ -14,8 +14,9 @@ mod motion;
 
 use std::path::Path;
 
-use candle_core::{D, DType, Module, Result, Tensor};
+use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder, embedding, linear};
+use image::RgbImage;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, Sampler,
@@ -30,6 +31,8 @@ use moviedreamer_nn::ops::{randn, stream_rng};
 use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+
+use crate::pictures::to_tensor;
 
 pub use motion::{ACTIONS, CAMERAS, Motion, SLOTS, action_class, camera_class};
 
@@ -57,6 +60,18 @@ pub struct AnimatorConfig {
     /// How strongly training timesteps lean towards high noise (1 = uniform): only there
     /// must the model rely on the motion, since at low noise the noisy frames show it.
     pub timestep_power: f64,
+    /// Whether a clip also sees the last frame of the previous shot of its scene, as
+    /// MovieDreamer chains the shots of a scene ([`PreviousFrames`]).
+    #[serde(default)]
+    pub chain: bool,
+    /// Probability of hiding the previous frame in training, so that a chained animator
+    /// also animates the first shot of a scene, which has none.
+    #[serde(default = "default_previous_dropout")]
+    pub previous_dropout: f64,
+}
+
+fn default_previous_dropout() -> f64 {
+    0.3
 }
 
 impl AnimatorConfig {
@@ -73,6 +88,8 @@ impl AnimatorConfig {
             motion_dropout: 0.1,
             schedule: ScheduleConfig::cosine(1000, Prediction::Sample),
             timestep_power: 2.0,
+            chain: true,
+            previous_dropout: default_previous_dropout(),
         }
     }
 
@@ -125,6 +142,81 @@ impl MotionBatch {
     }
 }
 
+/// The last frame of the previous shot of each clip's scene, for a chained animator: what
+/// the scene looked like when the cut came, so the next shot carries on from it.
+#[derive(Debug, Clone)]
+pub struct PreviousFrames {
+    /// (batch, channels, size, size) in [-1, 1]; zeros where a clip has none.
+    pub frames: Tensor,
+    /// 1 where a clip has a previous frame, 0 where it starts its scene (batch,).
+    pub present: Tensor,
+}
+
+impl PreviousFrames {
+    /// For `batch` clips that all start their scenes.
+    pub fn none(batch: usize, config: &AnimatorConfig, device: &Device) -> Result<Self> {
+        let size = config.image_size;
+        Ok(PreviousFrames {
+            frames: Tensor::zeros((batch, config.channels, size, size), DType::F32, device)?,
+            present: Tensor::zeros(batch, DType::F32, device)?,
+        })
+    }
+
+    /// From each clip's previous frame, if it has one (all `size` × `size` pixels, the
+    /// animator's size).
+    pub fn new(frames: &[Option<RgbImage>], size: usize, device: &Device) -> Result<Self> {
+        let size = size as u32;
+        let blank = RgbImage::new(size, size);
+        let pictures: Vec<RgbImage> = frames
+            .iter()
+            .map(|frame| frame.clone().unwrap_or_else(|| blank.clone()))
+            .collect();
+        if pictures.iter().any(|p| p.dimensions() != (size, size)) {
+            candle_core::bail!("a previous frame is not {size}x{size}, the animator's size");
+        }
+        let present: Vec<f32> = frames
+            .iter()
+            .map(|f| f32::from(u8::from(f.is_some())))
+            .collect();
+        let present = Tensor::from_vec(present, frames.len(), device)?;
+        let frames = to_tensor(&pictures, device)?.broadcast_mul(&present.reshape((
+            frames.len(),
+            1,
+            1,
+            1,
+        ))?)?;
+        Ok(PreviousFrames { frames, present })
+    }
+
+    /// Clips `start..start + len`.
+    pub fn narrow(&self, start: usize, len: usize) -> Result<Self> {
+        Ok(PreviousFrames {
+            frames: self.frames.narrow(0, start, len)?,
+            present: self.present.narrow(0, start, len)?,
+        })
+    }
+
+    /// The same frames with those whose `keep` is 0 hidden (training dropout).
+    fn keep(&self, keep: &Tensor) -> Result<Self> {
+        let present = (&self.present * keep)?;
+        let batch = present.dim(0)?;
+        Ok(PreviousFrames {
+            frames: self
+                .frames
+                .broadcast_mul(&present.reshape((batch, 1, 1, 1))?)?,
+            present,
+        })
+    }
+
+    /// Every clip's entry `levels` times over, as guidance lays out its batch.
+    fn repeat(&self, levels: usize) -> Result<Self> {
+        Ok(PreviousFrames {
+            frames: Tensor::cat(&vec![&self.frames; levels], 0)?,
+            present: Tensor::cat(&vec![&self.present; levels], 0)?,
+        })
+    }
+}
+
 /// Keyframe, noisy frames, timestep and motion → the clip's frames.
 #[derive(Debug, Clone)]
 pub struct Animator {
@@ -137,6 +229,7 @@ pub struct Animator {
     actions: Embedding,
     camera: Embedding,
     null_motion: Tensor,
+    previous_flag: Option<Tensor>,
     spatial: Vec<DitBlock>,
     temporal: Vec<DitBlock>,
     final_norm: LayerNorm,
@@ -172,8 +265,13 @@ impl Animator {
         Ok(Animator {
             config: cfg.clone(),
             schedule: NoiseSchedule::new(&cfg.schedule)?,
-            // A token sees the noisy patch and the keyframe's patch at the same place.
-            embed: linear(2 * patch_values, cfg.dim, vb.pp("embed"))?,
+            // A token sees the noisy patch and the keyframe's patch at the same place (and,
+            // chained, the previous frame's).
+            embed: linear(
+                (2 + usize::from(cfg.chain)) * patch_values,
+                cfg.dim,
+                vb.pp("embed"),
+            )?,
             positions: sincos_positions_2d(grid, grid, cfg.dim, vb.device())?,
             frame_positions: vb.get_with_hints(
                 (cfg.generated_frames(), 1, cfg.dim),
@@ -184,6 +282,11 @@ impl Animator {
             actions: embedding(SLOTS * ACTIONS.len(), cfg.dim, vb.pp("actions"))?,
             camera: embedding(CAMERAS.len(), cfg.dim, vb.pp("camera"))?,
             null_motion: vb.get_with_hints((1, cfg.dim), "null_motion", SMALL)?,
+            previous_flag: if cfg.chain {
+                Some(vb.get_with_hints((1, cfg.dim), "previous_flag", SMALL)?)
+            } else {
+                None
+            },
             spatial: blocks("spatial")?,
             temporal: blocks("temporal")?,
             final_norm: LayerNorm::new(cfg.dim, false, 1e-6, vb.pp("final_norm"))?,
@@ -215,13 +318,30 @@ impl Animator {
         actions + self.camera.forward(&motion.camera)?
     }
 
+    /// The conditioning vector (batch, dim): the motion embedding (or its null), plus, for
+    /// a chained animator, a learned flag where a previous frame is given.
+    fn conditioning(&self, motion: &Tensor, previous: &PreviousFrames) -> Result<Tensor> {
+        match &self.previous_flag {
+            Some(flag) => motion + previous.present.unsqueeze(1)?.broadcast_mul(flag)?,
+            None => {
+                if previous.present.sum_all()?.to_scalar::<f32>()? > 0.0 {
+                    candle_core::bail!(
+                        "this animator was trained without previous frames (chain is off in its config)"
+                    );
+                }
+                Ok(motion.clone())
+            }
+        }
+    }
+
     /// `noisy` (batch, generated frames, channels, size, size), `keyframe` (batch,
-    /// channels, size, size), `timesteps` (batch,) and the motion embedding (batch, dim) →
-    /// the predicted frames, shaped as `noisy`.
+    /// channels, size, size), the previous frames, `timesteps` (batch,) and the
+    /// conditioning vector (batch, dim) → the predicted frames, shaped as `noisy`.
     pub fn forward(
         &self,
         noisy: &Tensor,
         keyframe: &Tensor,
+        previous: &PreviousFrames,
         timesteps: &Tensor,
         motion: &Tensor,
         train: bool,
@@ -229,18 +349,26 @@ impl Animator {
         let cfg = &self.config;
         let (batch, frames, channels, size, _) = noisy.dims5()?;
         let patches = (size / cfg.patch) * (size / cfg.patch);
-        let key_patches = patchify(keyframe, cfg.patch)?;
-        let key_repeated = key_patches
+        // The still pictures every frame sees at each place: the keyframe, and the previous
+        // frame when chained.
+        let stills = if cfg.chain {
+            Tensor::cat(&[keyframe, &previous.frames], 1)?
+        } else {
+            keyframe.clone()
+        };
+        let still_patches = patchify(&stills, cfg.patch)?;
+        let width = still_patches.dim(2)?;
+        let still_repeated = still_patches
             .unsqueeze(1)?
-            .broadcast_as((batch, frames, patches, key_patches.dim(2)?))?
-            .reshape((batch * frames, patches, key_patches.dim(2)?))?;
+            .broadcast_as((batch, frames, patches, width))?
+            .reshape((batch * frames, patches, width))?;
         let noisy_patches = patchify(
             &noisy.reshape((batch * frames, channels, size, size))?,
             cfg.patch,
         )?;
         let mut x = self
             .embed
-            .forward(&Tensor::cat(&[&noisy_patches, &key_repeated], D::Minus1)?)?
+            .forward(&Tensor::cat(&[&noisy_patches, &still_repeated], D::Minus1)?)?
             .broadcast_add(&self.positions)?
             .reshape((batch, frames, patches, cfg.dim))?
             .broadcast_add(&self.frame_positions.unsqueeze(0)?)?
@@ -284,19 +412,25 @@ impl Animator {
         &self,
         clips: &Tensor,
         motion: &MotionBatch,
+        previous: &PreviousFrames,
         rng: &mut impl Rng,
     ) -> Result<Tensor> {
         let batch = clips.dim(0)?;
         let device = clips.device();
         let keyframe = clips.narrow(1, 0, 1)?.squeeze(1)?;
         let frames = clips.narrow(1, 1, self.config.generated_frames())?;
-        let dropout = ConditionDropout::new(vec![self.config.motion_dropout])?;
-        let keep = dropout.sample_keep_masks(batch, rng, device)?.remove(0);
+        let dropout = ConditionDropout::new(vec![
+            self.config.motion_dropout,
+            self.config.previous_dropout,
+        ])?;
+        let keep = dropout.sample_keep_masks(batch, rng, device)?;
         let motion = apply_keep_mask(
             &self.motion_embedding(motion)?,
-            &keep,
+            &keep[0],
             Some(&self.null_motion),
         )?;
+        let previous = previous.keep(&keep[1])?;
+        let motion = self.conditioning(&motion, &previous)?;
         let timesteps = self.schedule.sample_timesteps_towards_noise(
             batch,
             self.config.timestep_power,
@@ -308,6 +442,7 @@ impl Animator {
         let prediction = self.forward(
             &noisy,
             &keyframe,
+            &previous,
             &timesteps.to_dtype(DType::F32)?,
             &motion,
             true,
@@ -358,7 +493,9 @@ impl Animator {
     }
 
     /// Clips (batch, frames, channels, size, size) from keyframes (batch, channels, size,
-    /// size) in [-1, 1], their motion and their starting [`noise`](Self::noise), sampled
+    /// size) in [-1, 1], their motion, the previous frames of their scenes (for a chained
+    /// animator; [`PreviousFrames::none`] otherwise) and their starting
+    /// [`noise`](Self::noise), sampled
     /// with DPM-Solver++ in `steps` steps and motion guidance `guidance` (1 = none). Frame 0
     /// of each clip is its keyframe. Parts of the batch are sampled on the machine's cores.
     ///
@@ -369,6 +506,7 @@ impl Animator {
         &self,
         keyframes: &Tensor,
         motion: &MotionBatch,
+        previous: &PreviousFrames,
         noise: &Tensor,
         steps: usize,
         guidance: f64,
@@ -382,6 +520,7 @@ impl Animator {
             let frames = self.sample(
                 &keyframes,
                 &motion.narrow(part.start, part.len())?,
+                &previous.narrow(part.start, part.len())?,
                 &noise.narrow(0, part.start, part.len())?,
                 steps,
                 guidance,
@@ -397,6 +536,7 @@ impl Animator {
         &self,
         keyframes: &Tensor,
         motion: &MotionBatch,
+        previous: &PreviousFrames,
         noise: &Tensor,
         steps: usize,
         guidance: f64,
@@ -426,9 +566,13 @@ impl Animator {
             start,
             &[guidance],
             |input, timesteps, levels| {
-                let conditions = conditions_by_level(&embedded, &self.null_motion, 1, levels)?;
+                let previous = previous.repeat(levels.len())?;
+                let conditions = self.conditioning(
+                    &conditions_by_level(&embedded, &self.null_motion, 1, levels)?,
+                    &previous,
+                )?;
                 let keyframes = Tensor::cat(&vec![keyframes; levels.len()], 0)?;
-                self.forward(input, &keyframes, timesteps, &conditions, false)
+                self.forward(input, &keyframes, &previous, timesteps, &conditions, false)
             },
         )
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 use image::RgbImage;
 use moviedreamer_media::strip::split_frames;
-use moviedreamer_models::animator::{Motion, MotionBatch};
+use moviedreamer_models::animator::{Motion, MotionBatch, PreviousFrames};
 use moviedreamer_storyworld::identity::Split;
 use rand::Rng;
 
@@ -89,6 +89,15 @@ impl ClipDataset {
         self.motions[i]
     }
 
+    /// The clip of the shot before clip `i` in the same scene of the same film, if clip `i`
+    /// does not start its scene.
+    pub fn previous_shot(&self, i: usize) -> Option<usize> {
+        let items = self.keyframes.items();
+        let (item, earlier) = (items.get(i)?, items.get(i.checked_sub(1)?)?);
+        (earlier.film == item.film && earlier.scene == item.scene && earlier.shot + 1 == item.shot)
+            .then_some(i - 1)
+    }
+
     /// The frames of clip `i`.
     pub fn load_clip(&self, i: usize) -> Result<Vec<RgbImage>, DataError> {
         let item = self.keyframes.get(i).ok_or(DataError::Index {
@@ -147,26 +156,45 @@ pub fn mirror_clip(frames: &[RgbImage], motion: Motion) -> (Vec<RgbImage>, Motio
     )
 }
 
-/// Loads the clips at `indices` (each mirrored with probability `flip`) as a (B, frames, 3,
-/// H, W) tensor in [-1, 1], with their motion.
+/// A batch of clips as the animator trains on them.
+pub struct ClipBatch {
+    /// The clips (B, frames, 3, H, W) in [-1, 1], frame 0 the keyframe.
+    pub clips: Tensor,
+    /// What moves in each.
+    pub motion: MotionBatch,
+    /// The last true frame of the previous shot of each clip's scene, where there is one.
+    pub previous: PreviousFrames,
+}
+
+/// Loads the clips at `indices` (each mirrored with probability `flip`, its previous frame
+/// with it) with their motion and previous frames.
 pub fn load_clip_batch(
     dataset: &ClipDataset,
     indices: &[usize],
     flip: f64,
     rng: &mut impl Rng,
     device: &Device,
-) -> Result<(Tensor, MotionBatch), DataError> {
+) -> Result<ClipBatch, DataError> {
     let mut clips = Vec::with_capacity(indices.len());
     let mut motions = Vec::with_capacity(indices.len());
+    let mut previous = Vec::with_capacity(indices.len());
     for &index in indices {
-        let (frames, motion) = (dataset.load_clip(index)?, dataset.motion(index));
-        let (frames, motion) = if rng.random::<f64>() < flip {
-            mirror_clip(&frames, motion)
-        } else {
-            (frames, motion)
+        let (mut frames, mut motion) = (dataset.load_clip(index)?, dataset.motion(index));
+        let mut before = match dataset.previous_shot(index) {
+            Some(earlier) => dataset.load_clip(earlier)?.pop(),
+            None => None,
         };
+        if rng.random::<f64>() < flip {
+            (frames, motion) = mirror_clip(&frames, motion);
+            before = before.map(|frame| image::imageops::flip_horizontal(&frame));
+        }
         clips.push(to_tensor(&frames, device)?.unsqueeze(0)?);
         motions.push(motion);
+        previous.push(before);
     }
-    Ok((Tensor::cat(&clips, 0)?, MotionBatch::new(&motions, device)?))
+    Ok(ClipBatch {
+        clips: Tensor::cat(&clips, 0)?,
+        motion: MotionBatch::new(&motions, device)?,
+        previous: PreviousFrames::new(&previous, dataset.image_size() as usize, device)?,
+    })
 }

@@ -15,7 +15,7 @@ pub mod loader;
 
 pub use augment::Augment;
 pub use batches::{Batch, BatchPosition, Batches};
-pub use clips::{ClipDataset, load_clip_batch, mirror_clip};
+pub use clips::{ClipBatch, ClipDataset, load_clip_batch, mirror_clip};
 pub use dataset::{KeyframeDataset, KeyframeItem};
 pub use error::DataError;
 pub use faces::{FaceCharacter, FaceDataset, FaceSource};
