@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::ensure;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use moviedreamer_models::animator::Animator;
+use moviedreamer_models::animator::{Animator, ClipSampling};
 use moviedreamer_pipeline::animate::clip_path;
 use moviedreamer_pipeline::{
     AnimateSettings, Assembly, AssemblySettings, Report, ShotToAnimate, animate_shots,
@@ -65,6 +65,15 @@ pub struct SamplingOptions {
 }
 
 impl SamplingOptions {
+    /// The sampler's settings.
+    pub fn clip_sampling(&self) -> ClipSampling {
+        ClipSampling {
+            steps: self.steps,
+            guidance: self.guidance,
+            start_noise: self.start_noise,
+        }
+    }
+
     /// Refuses settings the sampler cannot use.
     pub fn check(&self) -> anyhow::Result<()> {
         ensure!(
@@ -106,9 +115,7 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
 
     let to_animate = shots_to_animate(&shots, keyframe_path);
     let settings = AnimateSettings {
-        steps: sampling.steps,
-        guidance: sampling.guidance,
-        start_noise: sampling.start_noise,
+        sampling: sampling.clip_sampling(),
         seed: sampling.seed,
         batch: args.batch,
     };

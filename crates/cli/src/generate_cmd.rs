@@ -18,7 +18,7 @@ use anyhow::{Context, ensure};
 use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use moviedreamer_models::animator::Animator;
+use moviedreamer_models::animator::{Animator, ClipSampling};
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
 use moviedreamer_models::renderer::Renderer;
@@ -268,9 +268,11 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let animate_dir = args.out.join("animate");
     let keyframe = |index: usize| keyframe_path(&render_dir, index);
     let animate_settings = AnimateSettings {
-        steps: args.animate_steps,
-        guidance: args.motion_guidance,
-        start_noise: args.start_noise,
+        sampling: ClipSampling {
+            steps: args.animate_steps,
+            guidance: args.motion_guidance,
+            start_noise: args.start_noise,
+        },
         seed: args.seed,
         batch: args.batch,
     };

@@ -11,7 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moviedreamer_models::animator::{
-    Animator, AnimatorConfig, Motion, MotionBatch, PreviousFrames,
+    Animator, AnimatorConfig, ClipSampling, Motion, MotionBatch, PreviousFrames,
 };
 use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
@@ -58,7 +58,17 @@ fn animator(c: &mut Criterion) {
             |b| {
                 b.iter(|| {
                     model
-                        .animate(&keyframes, &motion, &previous, &noise, STEPS, guidance, 1.0)
+                        .animate(
+                            &keyframes,
+                            &motion,
+                            &previous,
+                            &noise,
+                            ClipSampling {
+                                steps: STEPS,
+                                guidance,
+                                start_noise: 1.0,
+                            },
+                        )
                         .unwrap()
                 })
             },

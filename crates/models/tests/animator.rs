@@ -7,7 +7,7 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use image::RgbImage;
 use moviedreamer_models::animator::{
-    Animator, AnimatorConfig, Motion, MotionBatch, PreviousFrames,
+    Animator, AnimatorConfig, ClipSampling, Motion, MotionBatch, PreviousFrames,
 };
 use moviedreamer_nn::grad_check::assert_full_coverage;
 use moviedreamer_nn::init::seeded_var_builder;
@@ -20,6 +20,14 @@ fn animator_with(config: &AnimatorConfig) -> (VarMap, Animator) {
     let varmap = VarMap::new();
     let model = Animator::new(config, seeded_var_builder(&varmap, 3)).unwrap();
     (varmap, model)
+}
+
+fn sampling(steps: usize, guidance: f64, start_noise: f64) -> ClipSampling {
+    ClipSampling {
+        steps,
+        guidance,
+        start_noise,
+    }
 }
 
 const WALK: Motion = Motion {
@@ -108,7 +116,7 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
             .noise(1, &mut ChaCha8Rng::seed_from_u64(seed), &Device::Cpu)
             .unwrap();
         model
-            .animate(&keyframe, &motion, &none, &noise, 4, 2.0, 1.0)
+            .animate(&keyframe, &motion, &none, &noise, sampling(4, 2.0, 1.0))
             .unwrap()
     };
     let (a, b) = (animate(5), animate(5));
@@ -118,7 +126,7 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
         .unwrap();
     let half = |_| {
         model
-            .animate(&keyframe, &motion, &none, &noise, 4, 2.0, 0.5)
+            .animate(&keyframe, &motion, &none, &noise, sampling(4, 2.0, 0.5))
             .unwrap()
     };
     let (c, d) = (half(0), half(1));
@@ -126,7 +134,7 @@ fn clips_start_at_their_keyframe_and_sampling_is_seeded() {
     assert!(max_abs_diff(&a, &c).unwrap() > 0.0);
     assert!(
         model
-            .animate(&keyframe, &motion, &none, &noise, 4, 2.0, 0.0)
+            .animate(&keyframe, &motion, &none, &noise, sampling(4, 2.0, 0.0))
             .is_err()
     );
     assert_eq!(a.dims(), &[1, 4, 3, 32, 32]);
@@ -178,7 +186,7 @@ fn a_short_training_run_moves_the_square_only_when_told_to_walk() {
         .noise(2, &mut ChaCha8Rng::seed_from_u64(2), &Device::Cpu)
         .unwrap();
     let animated = model
-        .animate(&keyframes, &motion, &none, &noise, 10, 3.0, 1.0)
+        .animate(&keyframes, &motion, &none, &noise, sampling(10, 3.0, 1.0))
         .unwrap();
     let start = 4.0 + 3.5;
     let walked = last_frame_centre(&animated, 0) - start;
@@ -250,7 +258,13 @@ fn a_chained_animator_carries_on_from_the_previous_frame() {
         .unwrap();
     let keyframes = clips.narrow(1, 0, 1).unwrap().squeeze(1).unwrap();
     let err = unchained
-        .animate(&keyframes, &motion, &previous, &noise, 2, 1.0, 1.0)
+        .animate(
+            &keyframes,
+            &motion,
+            &previous,
+            &noise,
+            sampling(2, 1.0, 1.0),
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("without previous frames"), "{err}");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use image::RgbImage;
 use moviedreamer_media::strip::{join_frames, split_frames};
-use moviedreamer_models::animator::{Animator, Motion, MotionBatch, PreviousFrames};
+use moviedreamer_models::animator::{Animator, ClipSampling, Motion, MotionBatch, PreviousFrames};
 use moviedreamer_models::pictures::{from_tensor, to_tensor};
 
 use crate::manifest::{Item, ItemStatus, Manifest};
@@ -21,13 +21,8 @@ use crate::{PipelineError, write_png};
 /// How clips are sampled.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnimateSettings {
-    /// Sampling steps (DPM-Solver++).
-    pub steps: usize,
-    /// Guidance on the motion (1 = none).
-    pub guidance: f64,
-    /// Where sampling starts, (0, 1]: 1 from pure noise, less from the keyframe held still
-    /// and noised that far ([`Animator::animate`]).
-    pub start_noise: f64,
+    /// Steps, guidance and where sampling starts.
+    pub sampling: ClipSampling,
     /// Seed of every shot's noise.
     pub seed: u64,
     /// Shots sampled together.
@@ -74,9 +69,9 @@ pub fn animate_shots(
 ) -> Result<usize, PipelineError> {
     let config = serde_json::json!({
         "animate": config,
-        "steps": settings.steps,
-        "guidance": settings.guidance,
-        "start_noise": settings.start_noise,
+        "steps": settings.sampling.steps,
+        "guidance": settings.sampling.guidance,
+        "start_noise": settings.sampling.start_noise,
     });
     let mut manifest = Manifest::open_run(
         run_dir,
@@ -172,9 +167,7 @@ fn animate_batch(
         &MotionBatch::new(&motions, device)?,
         &previous,
         &noise,
-        settings.steps,
-        settings.guidance,
-        settings.start_noise,
+        settings.sampling,
     )?;
     for (b, shot) in batch.iter().enumerate() {
         let frames = from_tensor(&clips.get(b)?)?;

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
-use moviedreamer_models::animator::{Animator, AnimatorConfig, Motion, PreviousFrames};
+use moviedreamer_models::animator::{
+    Animator, AnimatorConfig, ClipSampling, Motion, PreviousFrames,
+};
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::Split;
@@ -219,14 +221,11 @@ struct ClipNumbers {
 /// clip's noise from its own stream of `seed`, sampling as [`Animator::animate`] does) and compares them with the true clips.
 /// Returns the scores by motion group and the first `examples` clips as (true, generated)
 /// tensors (frames, 3, H, W) for a sheet.
-#[allow(clippy::too_many_arguments)]
 pub fn evaluate_animator(
     animator: &Animator,
     dataset: &ClipDataset,
     count: usize,
-    steps: usize,
-    guidance: f64,
-    start_noise: f64,
+    sampling: ClipSampling,
     seed: u64,
     examples: usize,
     mut progress: impl FnMut(usize),
@@ -253,15 +252,7 @@ pub fn evaluate_animator(
         } else {
             PreviousFrames::none(chunk.len(), animator.config(), &device)?
         };
-        let generated = animator.animate(
-            &keyframes,
-            &batch.motion,
-            &previous,
-            &noise,
-            steps,
-            guidance,
-            start_noise,
-        )?;
+        let generated = animator.animate(&keyframes, &batch.motion, &previous, &noise, sampling)?;
         let frames = truth.dim(1)? - 1;
         let still = keyframes.unsqueeze(1)?.broadcast_as(truth.shape())?;
         for (b, &index) in chunk.iter().enumerate() {

@@ -217,6 +217,19 @@ impl PreviousFrames {
     }
 }
 
+/// How clips are sampled: DPM-Solver++ steps, guidance on the motion (1 = none), and where
+/// sampling starts, (0, 1]: 1 from pure noise, less from the keyframe held still and noised
+/// that far (as SDEdit, and ConsistI2V's first-frame initialisation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClipSampling {
+    /// Sampling steps.
+    pub steps: usize,
+    /// Guidance on the motion.
+    pub guidance: f64,
+    /// Where sampling starts.
+    pub start_noise: f64,
+}
+
 /// Keyframe, noisy frames, timestep and motion → the clip's frames.
 #[derive(Debug, Clone)]
 pub struct Animator {
@@ -496,21 +509,15 @@ impl Animator {
     /// size) in [-1, 1], their motion, the previous frames of their scenes (for a chained
     /// animator; [`PreviousFrames::none`] otherwise) and their starting
     /// [`noise`](Self::noise), sampled
-    /// with DPM-Solver++ in `steps` steps and motion guidance `guidance` (1 = none). Frame 0
-    /// of each clip is its keyframe. Parts of the batch are sampled on the machine's cores.
-    ///
-    /// `start_noise` (0 to 1] is where sampling starts: 1 is pure noise; below 1 the frames
-    /// start as the keyframe held still, noised to that fraction of the schedule, and only
-    /// the remaining steps run (as SDEdit, and ConsistI2V's first-frame initialisation).
+    /// as `sampling` says. Frame 0 of each clip is its keyframe. Parts of the batch are
+    /// sampled on the machine's cores.
     pub fn animate(
         &self,
         keyframes: &Tensor,
         motion: &MotionBatch,
         previous: &PreviousFrames,
         noise: &Tensor,
-        steps: usize,
-        guidance: f64,
-        start_noise: f64,
+        sampling: ClipSampling,
     ) -> Result<Tensor> {
         let batch = keyframes.dim(0)?;
         let parts = split_ranges(batch, available_threads());
@@ -522,9 +529,7 @@ impl Animator {
                 &motion.narrow(part.start, part.len())?,
                 &previous.narrow(part.start, part.len())?,
                 &noise.narrow(0, part.start, part.len())?,
-                steps,
-                guidance,
-                start_noise,
+                sampling,
             )?;
             Tensor::cat(&[&keyframes.unsqueeze(1)?, &frames], 1)
         })?;
@@ -538,10 +543,13 @@ impl Animator {
         motion: &MotionBatch,
         previous: &PreviousFrames,
         noise: &Tensor,
-        steps: usize,
-        guidance: f64,
-        start_noise: f64,
+        sampling: ClipSampling,
     ) -> Result<Tensor> {
+        let ClipSampling {
+            steps,
+            guidance,
+            start_noise,
+        } = sampling;
         if !(start_noise > 0.0 && start_noise <= 1.0) {
             candle_core::bail!("start noise {start_noise} is outside (0, 1]");
         }
