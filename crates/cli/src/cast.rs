@@ -1,11 +1,13 @@
-//! The cast's identities from a script: each character's reference faces, read from the
-//! files the script names, embedded by the identity encoder and averaged. The planner reads
-//! them as the cast's faces and the renderer as who stands in each slot.
+//! The cast from a script: each character's reference faces, read from the files the script
+//! names, embedded by the identity encoder and averaged (the planner reads them as the
+//! cast's faces, the renderer as who stands in each slot), and its full-body picture (the
+//! renderer's costume reference).
 
 use std::path::Path;
 
 use anyhow::Context;
 use candle_core::Device;
+use image::RgbImage;
 use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
 use moviedreamer_script::Script;
 use moviedreamer_train::data::faces::reference_face;
@@ -53,4 +55,33 @@ pub fn cast_identities(
         );
     }
     Ok(faces)
+}
+
+/// Per character (script order), its first full-body picture (the script's `full_body`),
+/// which fixes its costume, or `None` where the script gives none.
+pub fn cast_costumes(script_path: &Path, script: &Script) -> anyhow::Result<Vec<Option<RgbImage>>> {
+    let base = script_path.parent().unwrap_or(Path::new(""));
+    script
+        .characters
+        .iter()
+        .map(|character| {
+            character
+                .full_body
+                .first()
+                .map(|picture| {
+                    let path = base.join(picture);
+                    image::open(&path)
+                        .map(|image| image.to_rgb8())
+                        .with_context(|| {
+                            format!(
+                                "{}: cannot read the full-body picture of {} ({})",
+                                script_path.display(),
+                                character.id,
+                                path.display()
+                            )
+                        })
+                })
+                .transpose()
+        })
+        .collect()
 }

@@ -34,7 +34,7 @@ use moviedreamer_train::planner::VOCABULARY_FILE;
 use serde::Deserialize;
 
 use crate::animate_cmd::{assemble_clips, shots_to_animate};
-use crate::cast::cast_identities;
+use crate::cast::{cast_costumes, cast_identities};
 use crate::load_trained;
 use crate::movie_cmd::{MovieOptions, film_shots, print_outputs};
 use crate::plan_cmd::plan_film;
@@ -239,7 +239,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     // 2. Render every keyframe.
     stage("rendering");
     let render_dir = args.out.join("render");
-    let to_render = shots_to_render(&renderer, &script, &tokens, &faces)?;
+    let costumes = cast_costumes(&args.script, &script)?;
+    let to_render = shots_to_render(&renderer, &script, &tokens, &faces, &costumes)?;
     let render_settings = RenderSettings {
         steps: args.render_steps,
         token_guidance: args.token_guidance,

@@ -7,16 +7,19 @@ use std::process::ExitCode;
 use anyhow::{Context, ensure};
 use candle_core::Tensor;
 use clap::Args;
+use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::script_prompt::shot_slots;
 use moviedreamer_models::renderer::Renderer;
 use moviedreamer_nn::checkpoint::load_tensors;
 use moviedreamer_pipeline::manifest::sha256_file;
-use moviedreamer_pipeline::{RenderSettings, Shard, ShotToRender, merge_shards, render_keyframes};
+use moviedreamer_pipeline::{
+    CastMember, RenderSettings, Shard, ShotToRender, merge_shards, render_keyframes,
+};
 use moviedreamer_script::Script;
 
-use crate::cast::cast_identities;
+use crate::cast::{cast_costumes, cast_identities};
 use crate::load_trained;
 
 #[derive(Args)]
@@ -91,13 +94,15 @@ pub fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         )
     })?;
     let faces = cast_identities(&args.script, &script, &identity)?;
-    let to_render = shots_to_render(&renderer, &script, &tokens, &faces).with_context(|| {
-        format!(
-            "{} does not fit {}",
-            args.plan.display(),
-            args.script.display()
-        )
-    })?;
+    let costumes = cast_costumes(&args.script, &script)?;
+    let to_render =
+        shots_to_render(&renderer, &script, &tokens, &faces, &costumes).with_context(|| {
+            format!(
+                "{} does not fit {}",
+                args.plan.display(),
+                args.script.display()
+            )
+        })?;
     let shots = to_render.len();
     let settings = RenderSettings {
         steps: args.steps,
@@ -148,14 +153,15 @@ pub fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every shot of `script` with its planned tokens (a row of `tokens`) and the identities of
-/// who stands in its slots; refuses tokens of another shape than the script and renderer
+/// Every shot of `script` with its planned tokens (a row of `tokens`) and who stands in its
+/// slots (identity from `faces`, costume from `costumes`, both in cast order); refuses tokens of another shape than the script and renderer
 /// need.
 pub fn shots_to_render(
     renderer: &Renderer,
     script: &Script,
     tokens: &Tensor,
     faces: &[Vec<f32>],
+    costumes: &[Option<RgbImage>],
 ) -> anyhow::Result<Vec<ShotToRender>> {
     let shots: Vec<_> = script
         .scenes
@@ -180,7 +186,12 @@ pub fn shots_to_render(
             Ok(ShotToRender {
                 index,
                 tokens: tokens.get(index)?,
-                slots: shot_slots(script, shot).map(|cast| cast.map(|c| faces[c].clone())),
+                slots: shot_slots(script, shot).map(|cast| {
+                    cast.map(|c| CastMember {
+                        identity: faces[c].clone(),
+                        costume: costumes[c].clone(),
+                    })
+                }),
             })
         })
         .collect()

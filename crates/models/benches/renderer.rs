@@ -10,7 +10,7 @@
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotIdentities};
+use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotCharacter, SlotIdentities};
 use moviedreamer_models::tokenizer::TokenizerConfig;
 use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
@@ -29,15 +29,21 @@ fn renderer(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let cfg = &config.tokenizer;
     let tokens = randn(&mut rng, (BATCH, cfg.tokens, cfg.token_dim), &dev).unwrap();
+    // Every character comes with a full-body picture: the costlier path.
     let face = vec![0.125f32; IDENTITY_DIM];
+    let coat = image::RgbImage::from_pixel(16, 32, image::Rgb([180, 60, 40]));
+    let member = Some(SlotCharacter {
+        identity: &face,
+        costume: Some(&coat),
+    });
     let slots: Vec<_> = (0..BATCH)
         .map(|i| match i % 3 {
-            0 => [Some(face.as_slice()), None, None],
-            1 => [Some(face.as_slice()), Some(face.as_slice()), None],
-            _ => [None, Some(face.as_slice()), Some(face.as_slice())],
+            0 => [member, None, None],
+            1 => [member, member, None],
+            _ => [None, member, member],
         })
         .collect();
-    let identities = SlotIdentities::new(&slots, IDENTITY_DIM, &dev).unwrap();
+    let identities = SlotIdentities::new(&slots, &config, &dev).unwrap();
     let indices: Vec<usize> = (0..BATCH).collect();
     let noise = model.shot_noise(0, &indices, &dev).unwrap();
     let images = randn(&mut rng, (BATCH, 3, cfg.image_size, cfg.image_size), &dev)

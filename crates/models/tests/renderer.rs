@@ -4,7 +4,8 @@
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
-use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotIdentities};
+use image::RgbImage;
+use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotCharacter, SlotIdentities};
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
 use moviedreamer_nn::checkpoint::{named_vars, save_model};
 use moviedreamer_nn::grad_check::assert_full_coverage;
@@ -33,6 +34,14 @@ fn character(which: usize) -> Vec<f32> {
     e
 }
 
+/// A character in a slot, with no costume picture.
+fn face(identity: &[f32]) -> Option<SlotCharacter<'_>> {
+    Some(SlotCharacter {
+        identity,
+        costume: None,
+    })
+}
+
 #[test]
 fn every_weight_gets_a_gradient() {
     let config = RendererConfig {
@@ -52,14 +61,20 @@ fn every_weight_gets_a_gradient() {
         .unwrap();
     let tokens = randn(&mut rng, (8, 2, 8), &dev).unwrap();
     let (a, b) = (character(0), character(1));
+    // Some characters come with a full-body picture, so the costume path learns too.
+    let coat = RgbImage::from_pixel(12, 20, image::Rgb([200, 40, 40]));
+    let dressed = Some(SlotCharacter {
+        identity: &a,
+        costume: Some(&coat),
+    });
     let slots: Vec<_> = (0..8)
         .map(|i| match i % 3 {
-            0 => [Some(a.as_slice()), None, Some(b.as_slice())],
-            1 => [None, Some(b.as_slice()), None],
+            0 => [dressed, None, face(&b)],
+            1 => [None, face(&b), None],
             _ => [None, None, None],
         })
         .collect();
-    let identities = SlotIdentities::new(&slots, IDENTITY_DIM, &dev).unwrap();
+    let identities = SlotIdentities::new(&slots, &config, &dev).unwrap();
     let loss = model
         .training_loss(&images, &tokens, &identities, &mut rng)
         .unwrap();
@@ -99,8 +114,10 @@ fn it_starts_from_the_tokenizers_decoder() {
                 shared += 1;
             }
             None => assert!(
-                name.starts_with("identity.") || name.contains(".decoupled."),
-                "{name} is neither the tokenizer's nor the identity path's"
+                name.starts_with("identity.")
+                    || name.starts_with("costume.")
+                    || name.contains(".decoupled."),
+                "{name} is neither the tokenizer's nor the identity or costume path's"
             ),
         }
     }
@@ -128,12 +145,8 @@ fn a_keyframe_does_not_depend_on_its_batch() {
     let dev = Device::Cpu;
     let tokens = randn(&mut ChaCha8Rng::seed_from_u64(1), (3, 2, 8), &dev).unwrap();
     let a = character(0);
-    let slots = [
-        [Some(a.as_slice()), None, None],
-        [None; 3],
-        [None, None, Some(a.as_slice())],
-    ];
-    let identities = SlotIdentities::new(&slots, IDENTITY_DIM, &dev).unwrap();
+    let slots = [[face(&a), None, None], [None; 3], [None, None, face(&a)]];
+    let identities = SlotIdentities::new(&slots, model.config(), &dev).unwrap();
     let all = model
         .render(
             &tokens,
@@ -172,7 +185,7 @@ fn a_keyframe_does_not_depend_on_its_batch() {
     assert!(max_abs_diff(&reseeded, &alone).unwrap() > 0.0);
     // A wrongly sized embedding is an error, not a panic.
     let short = [0f32; 2];
-    assert!(SlotIdentities::new(&[[Some(&short[..]), None, None]], IDENTITY_DIM, &dev).is_err());
+    assert!(SlotIdentities::new(&[[face(&short), None, None]], model.config(), &dev).is_err());
 }
 
 /// Two keyframes with the same tokens: a red square where character A stands on the left,
@@ -199,12 +212,9 @@ fn identities_carry_what_the_tokens_do_not() {
     let images = Tensor::from_vec(values, (2, 3, 32, 32), &dev).unwrap();
     let tokens = Tensor::zeros((2, 2, 8), DType::F32, &dev).unwrap();
     let (a, b) = (character(0), character(1));
-    let slots = [
-        [Some(a.as_slice()), None, None],
-        [Some(b.as_slice()), None, None],
-    ];
-    let identities = SlotIdentities::new(&slots, IDENTITY_DIM, &dev).unwrap();
-    let swapped = SlotIdentities::new(&[slots[1], slots[0]], IDENTITY_DIM, &dev).unwrap();
+    let slots = [[face(&a), None, None], [face(&b), None, None]];
+    let identities = SlotIdentities::new(&slots, model.config(), &dev).unwrap();
+    let swapped = SlotIdentities::new(&[slots[1], slots[0]], model.config(), &dev).unwrap();
     let mut optimizer = AdamW::new(&varmap, AdamWConfig::default()).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     for _ in 0..500 {
@@ -255,4 +265,69 @@ fn identities_carry_what_the_tokens_do_not() {
             "keyframe {shot}: {own} from its own, {theirs} from the other"
         );
     }
+}
+
+/// Two keyframes with the same tokens and the same character on the left, in a red coat in
+/// one and a green coat in the other: only the full-body pictures tell them apart, so the
+/// loss with the pictures swapped must be well above the loss with the right ones.
+#[test]
+fn full_body_pictures_carry_the_costume() {
+    let config = RendererConfig {
+        identity_dropout: 0.0,
+        ..micro()
+    };
+    let (varmap, model) = renderer_with(&config);
+    let dev = Device::Cpu;
+    let mut values = vec![-1f32; 2 * 3 * 32 * 32];
+    for image in 0..2 {
+        for y in 8..24 {
+            for x in 0..16 {
+                values[image * 3072 + image * 1024 + y * 32 + x] = 1.0;
+            }
+        }
+    }
+    let images = Tensor::from_vec(values, (2, 3, 32, 32), &dev).unwrap();
+    let tokens = Tensor::zeros((2, 2, 8), DType::F32, &dev).unwrap();
+    let a = character(0);
+    // Full-body pictures of another size than the renderer's: they are fitted to it.
+    let red = RgbImage::from_pixel(10, 24, image::Rgb([230, 20, 20]));
+    let green = RgbImage::from_pixel(10, 24, image::Rgb([20, 230, 20]));
+    let dressed = |coat| {
+        [
+            Some(SlotCharacter {
+                identity: &a,
+                costume: Some(coat),
+            }),
+            None,
+            None,
+        ]
+    };
+    let right = SlotIdentities::new(&[dressed(&red), dressed(&green)], &config, &dev).unwrap();
+    let swapped = SlotIdentities::new(&[dressed(&green), dressed(&red)], &config, &dev).unwrap();
+    let mut optimizer = AdamW::new(&varmap, AdamWConfig::default()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for _ in 0..500 {
+        let loss = model
+            .training_loss(&images, &tokens, &right, &mut rng)
+            .unwrap();
+        optimizer.step(&loss.backward().unwrap(), 3e-3).unwrap();
+    }
+    let loss = |identities: &SlotIdentities| {
+        let mut fixed = ChaCha8Rng::seed_from_u64(5);
+        (0..20)
+            .map(|_| {
+                model
+                    .training_loss(&images, &tokens, identities, &mut fixed)
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            })
+            .sum::<f32>()
+            / 20.0
+    };
+    let (with_right, with_swapped) = (loss(&right), loss(&swapped));
+    assert!(
+        with_right < 0.7 * with_swapped,
+        "loss {with_right} with the right costumes, {with_swapped} swapped"
+    );
 }

@@ -19,5 +19,5 @@ pub use assemble::{Assembly, AssemblySettings, ShotMedia, assemble};
 pub use atomic::{write_atomically, write_png};
 pub use error::PipelineError;
 pub use manifest::{Item, ItemStatus, MANIFEST_FILE, Manifest};
-pub use render::{RenderSettings, Shard, ShotToRender, merge_shards, render_keyframes};
+pub use render::{CastMember, RenderSettings, Shard, ShotToRender, merge_shards, render_keyframes};
 pub use report::{REPORT_FILE, Report, write_report};

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use candle_core::{Device, Tensor};
+use image::RgbImage;
 use moviedreamer_models::pictures::from_tensor;
 use moviedreamer_models::planner::prompt::SLOTS;
-use moviedreamer_models::renderer::{Renderer, SlotIdentities};
+use moviedreamer_models::renderer::{Renderer, SlotCharacter, SlotIdentities};
 
 use crate::atomic::write_atomically;
 use crate::manifest::{Item, ItemStatus, MANIFEST_FILE, Manifest};
@@ -92,16 +93,26 @@ impl FromStr for Shard {
     }
 }
 
-/// A shot to render: its index in the film, its planned tokens (K, D) and the identity
-/// embedding of whoever stands in each slot.
+/// A character as the renderer sees it: its identity embedding and, where the script gives
+/// one, a full-body picture for its costume.
+#[derive(Clone, Debug)]
+pub struct CastMember {
+    /// The identity encoder's embedding of the character's reference faces.
+    pub identity: Vec<f32>,
+    /// The character's full-body picture.
+    pub costume: Option<RgbImage>,
+}
+
+/// A shot to render: its index in the film, its planned tokens (K, D) and whoever stands in
+/// each slot.
 #[derive(Clone, Debug)]
 pub struct ShotToRender {
     /// Index of the shot in the film (names its keyframe).
     pub index: usize,
     /// Its planned tokens (K, D).
     pub tokens: Tensor,
-    /// Per slot (left, centre, right), the identity of the character there.
-    pub slots: [Option<Vec<f32>>; SLOTS],
+    /// Per slot (left, centre, right), the character there.
+    pub slots: [Option<CastMember>; SLOTS],
 }
 
 /// The keyframe file of shot `index` in a run directory.
@@ -165,7 +176,6 @@ pub fn render_keyframes(
     });
     done.iter().for_each(|_| on_keyframe());
     let device = Device::Cpu;
-    let identity_dim = renderer.config().identity_dim;
     for batch in pending.chunks(settings.batch.max(1)) {
         let tokens = Tensor::stack(
             &batch
@@ -174,11 +184,18 @@ pub fn render_keyframes(
                 .collect::<Vec<_>>(),
             0,
         )?;
-        let slots: Vec<[Option<&[f32]>; SLOTS]> = batch
+        let slots: Vec<[Option<SlotCharacter>; SLOTS]> = batch
             .iter()
-            .map(|shot| std::array::from_fn(|slot| shot.slots[slot].as_deref()))
+            .map(|shot| {
+                std::array::from_fn(|slot| {
+                    shot.slots[slot].as_ref().map(|member| SlotCharacter {
+                        identity: &member.identity,
+                        costume: member.costume.as_ref(),
+                    })
+                })
+            })
             .collect();
-        let identities = SlotIdentities::new(&slots, identity_dim, &device)?;
+        let identities = SlotIdentities::new(&slots, renderer.config(), &device)?;
         let indices: Vec<usize> = batch.iter().map(|shot| shot.index).collect();
         let noise = renderer.shot_noise(settings.seed, &indices, &device)?;
         let keyframes = renderer.render(

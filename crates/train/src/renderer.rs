@@ -9,7 +9,8 @@
 //! decoder set from the tokenizer's weights. Then each step takes `batch` keyframes, renders
 //! each from its predicted tokens (a `predicted_share` of them; the others from the true
 //! tokens, so the renderer keeps what the tokenizer could do) with the identities of who
-//! stands in each slot of its shot, and clip → update → EMA → log, with checkpoints and
+//! stands in each slot of its shot (and for half of them a full-body picture cut from
+//! another keyframe, for the costume), and clip → update → EMA → log, with checkpoints and
 //! resume as every loop.
 
 use std::collections::BTreeMap;
@@ -17,11 +18,12 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
+use image::RgbImage;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
 use moviedreamer_models::planner::prompt::SLOTS;
 use moviedreamer_models::planner::script_prompt::{film_prompt, shot_slots};
-use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotIdentities};
+use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotCharacter, SlotIdentities};
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::checkpoint::{load_tensors, save_tensors, write_atomically};
@@ -32,8 +34,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::faces::square_crop;
 use crate::data::films::model_fingerprint;
-use crate::data::{BatchPosition, Batches, KeyframeDataset, PlannerFilm, prepare_films, to_tensor};
+use crate::data::{
+    BatchPosition, Batches, KeyframeDataset, PixelBox, PlannerFilm, prepare_films, to_tensor,
+};
 use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::planner::VOCABULARY_FILE;
@@ -67,6 +72,10 @@ pub struct RendererTraining {
     pub face_views: bool,
     /// Probability of dropping the identities, for identity guidance.
     pub identity_dropout: f64,
+    /// Share of the characters in training keyframes given a full-body picture (cut from
+    /// another keyframe of the film where they appear), so the renderer learns costumes
+    /// from pictures and also renders characters without one.
+    pub costume_share: f64,
     /// Seed of the data order, the token choice, the noise and the timesteps.
     pub seed: u64,
 }
@@ -91,6 +100,7 @@ impl RendererTraining {
             predicted_share: 0.75,
             face_views: true,
             identity_dropout: 0.1,
+            costume_share: 0.5,
             seed: 0,
         };
         match name {
@@ -196,6 +206,13 @@ pub fn train_renderer(
         identity_dropout: settings.identity_dropout,
         ..RendererConfig::for_tokenizer(tokenizer.config(), identity.config().embed_dim)
     };
+    let appearances = appearances(&keyframes);
+    let costumes = (model_config.costume_size > 0).then_some(CostumeSource {
+        keyframes: &keyframes,
+        appearances: &appearances,
+        share: settings.costume_share,
+        size: model_config.costume_size as u32,
+    });
     let varmap = VarMap::new();
     let model = Renderer::new(&model_config, seeded_var_builder(&varmap, settings.seed))?;
     Renderer::init_from_tokenizer(&varmap, &settings.tokenizer)?;
@@ -238,7 +255,8 @@ pub fn train_renderer(
             &films,
             &chosen,
             settings.face_views,
-            model_config.identity_dim,
+            costumes.as_ref(),
+            &model_config,
             &mut rng,
         )?;
         // Each micro-batch draws its noise from its own generator, seeded from the run's, so
@@ -391,19 +409,72 @@ fn examples(
     Ok(examples)
 }
 
+/// Where each character of each film appears: (film, character id) → (picture, body box).
+type Appearances = BTreeMap<(usize, String), Vec<(usize, PixelBox)>>;
+
+/// Every appearance of every character in the dataset's keyframes.
+fn appearances(keyframes: &KeyframeDataset) -> Appearances {
+    let mut found: Appearances = BTreeMap::new();
+    for (i, item) in keyframes.items().iter().enumerate() {
+        for actor in &item.labels.actors {
+            found
+                .entry((item.film, actor.id.clone()))
+                .or_default()
+                .push((i, actor.bbox));
+        }
+    }
+    found
+}
+
+/// A full-body picture of a character cut from one of its keyframes: the square around its
+/// body box, with a margin.
+fn body_picture(
+    keyframes: &KeyframeDataset,
+    picture: usize,
+    bbox: PixelBox,
+    size: u32,
+) -> Result<RgbImage, TrainingError> {
+    let image = keyframes.load_image(picture)?;
+    let [x0, y0, x1, y1] = bbox;
+    let side = (x1 - x0).max(y1 - y0) * 1.15;
+    Ok(square_crop(
+        &image,
+        (x0 + x1) / 2.0,
+        (y0 + y1) / 2.0,
+        side,
+        size,
+    ))
+}
+
+/// Per slot, the identity embedding and full-body picture of the character there.
+type SlotRow = [Option<(Vec<f32>, Option<RgbImage>)>; SLOTS];
+
+/// How the training keyframes' costumes are drawn.
+struct CostumeSource<'a> {
+    keyframes: &'a KeyframeDataset,
+    appearances: &'a Appearances,
+    /// Share of present characters given a full-body picture.
+    share: f64,
+    /// Side of the pictures.
+    size: u32,
+}
+
 /// Who stands in each slot of the chosen keyframes: the cast member's portraits' mean, or
-/// with `face_views` one of its views drawn at random.
+/// with `face_views` one of its views drawn at random; and, for a share of them, a
+/// full-body picture cut from another keyframe of the film where the character appears (so
+/// the renderer learns the costume, not to copy the pixels).
 fn slot_identities(
     films: &[RenderFilm],
     chosen: &[&Example],
     face_views: bool,
-    identity_dim: usize,
+    costumes: Option<&CostumeSource>,
+    config: &RendererConfig,
     rng: &mut impl Rng,
 ) -> Result<SlotIdentities, TrainingError> {
-    let mut rows: Vec<[Option<Vec<f32>>; SLOTS]> = Vec::with_capacity(chosen.len());
+    let mut rows: Vec<SlotRow> = Vec::with_capacity(chosen.len());
     for example in chosen {
         let film = &films[example.film];
-        let mut row: [Option<Vec<f32>>; SLOTS] = Default::default();
+        let mut row: SlotRow = Default::default();
         for (slot, cast) in film.slots[example.shot].iter().enumerate() {
             let Some(cast) = cast else { continue };
             let views = &film.film.faces[*cast];
@@ -414,13 +485,44 @@ fn slot_identities(
                 0
             };
             let embedding = views.get(view)?.to_vec1::<f32>()?;
-            row[slot] = Some(embedding);
+            let mut costume = None;
+            if let Some(source) = costumes
+                && rng.random::<f64>() < source.share
+            {
+                let id = &film.film.script.characters[*cast].id;
+                let seen = source
+                    .appearances
+                    .get(&(film.film.number, id.clone()))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let others: Vec<&(usize, PixelBox)> = seen
+                    .iter()
+                    .filter(|(picture, _)| *picture != example.picture)
+                    .collect();
+                if !others.is_empty() {
+                    let (picture, bbox) = others[rng.random_range(0..others.len())];
+                    costume = Some(body_picture(
+                        source.keyframes,
+                        *picture,
+                        *bbox,
+                        source.size,
+                    )?);
+                }
+            }
+            row[slot] = Some((embedding, costume));
         }
         rows.push(row);
     }
-    let borrowed: Vec<[Option<&[f32]>; SLOTS]> = rows
+    let borrowed: Vec<[Option<SlotCharacter>; SLOTS]> = rows
         .iter()
-        .map(|row| std::array::from_fn(|slot| row[slot].as_deref()))
+        .map(|row| {
+            std::array::from_fn(|slot| {
+                row[slot].as_ref().map(|(identity, costume)| SlotCharacter {
+                    identity,
+                    costume: costume.as_ref(),
+                })
+            })
+        })
         .collect();
-    Ok(SlotIdentities::new(&borrowed, identity_dim, &Device::Cpu)?)
+    Ok(SlotIdentities::new(&borrowed, config, &Device::Cpu)?)
 }

@@ -1,5 +1,6 @@
-//! The identity-preserving renderer: planned keyframe tokens and the identities of the
-//! characters in the shot → the keyframe.
+//! The identity-preserving renderer: planned keyframe tokens and the identities (and, where
+//! the script gives a full-body picture, the costumes) of the characters in the shot → the
+//! keyframe.
 //!
 //! A few predicted tokens cannot hold every detail of a face, and the planner's tokens are
 //! never exactly the tokenizer's. So, as in MovieDreamer, the renderer is the tokenizer's
@@ -7,14 +8,18 @@
 //! cross-attention in every block (IP-Adapter's: its own keys and values, its output added
 //! to the token cross-attention's), one identity token per slot (left, centre, right):
 //! the identity embedding of the character standing there, or a learned "nobody" token, plus
-//! the slot's position. It is fine-tuned on planner-predicted tokens paired with the true
-//! keyframes. Tokens and identities are dropped independently in training, so at sampling
+//! the slot's position; and one costume token per slot, from the character's full-body
+//! picture by a small encoder trained with it ([`costume`]), or a learned "no costume" token.
+//! It is fine-tuned on planner-predicted tokens paired with the true keyframes. Tokens and identities are dropped independently in training, so at sampling
 //! each has its own guidance scale ([`run_guided_sampler`]: tokens first, then identities).
+
+mod costume;
 
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, VarMap, linear};
+use image::RgbImage;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir, load_weights_under};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Sampler, apply_keep_mask,
@@ -26,8 +31,11 @@ use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::pictures::to_tensor;
 use crate::planner::prompt::SLOTS;
 use crate::tokenizer::{Decoder, TokenizerConfig};
+
+pub use costume::{CostumeEncoder, fit_square};
 
 /// Sizes and training settings of a renderer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +47,10 @@ pub struct RendererConfig {
     pub identity_dim: usize,
     /// Probability of dropping the identities in training, for identity guidance.
     pub identity_dropout: f64,
+    /// Side of the full-body (costume) pictures it reads, in pixels; 0 for no costume
+    /// conditioning (renderers made before it).
+    #[serde(default)]
+    pub costume_size: usize,
 }
 
 impl RendererConfig {
@@ -48,38 +60,54 @@ impl RendererConfig {
             tokenizer: tokenizer.clone(),
             identity_dim,
             identity_dropout: 0.1,
+            costume_size: tokenizer.image_size / 2,
         }
     }
 }
 
-/// Who stands in each slot of a batch of keyframes.
+/// A character standing in a slot: its identity embedding and, if the script gives one, its
+/// full-body picture (any size: [`fit_square`] makes it the renderer's).
+#[derive(Debug, Clone, Copy)]
+pub struct SlotCharacter<'a> {
+    /// The identity encoder's embedding of the character's faces.
+    pub identity: &'a [f32],
+    /// A full-body picture that fixes the costume.
+    pub costume: Option<&'a RgbImage>,
+}
+
+/// Who stands in each slot of a batch of keyframes, and in what costume.
 #[derive(Debug, Clone)]
 pub struct SlotIdentities {
     /// Identity embeddings (batch, slots, identity_dim); zeros where nobody stands.
     pub embeddings: Tensor,
     /// 1 where a character stands in the slot, 0 where nobody does (batch, slots).
     pub present: Tensor,
+    /// Costume pictures (batch, slots, channels, size, size) in [-1, 1] and where one is
+    /// given (batch, slots), for a renderer with costume conditioning.
+    pub costumes: Option<(Tensor, Tensor)>,
 }
 
 impl SlotIdentities {
-    /// From each keyframe's slots: the embedding of the character there, if any.
+    /// From each keyframe's slots: the character there, if any, for a renderer made with
+    /// `config`.
     pub fn new(
-        slots: &[[Option<&[f32]>; SLOTS]],
-        identity_dim: usize,
+        slots: &[[Option<SlotCharacter>; SLOTS]],
+        config: &RendererConfig,
         device: &Device,
     ) -> Result<Self> {
+        let identity_dim = config.identity_dim;
         let mut embeddings = Vec::with_capacity(slots.len() * SLOTS * identity_dim);
         let mut present = Vec::with_capacity(slots.len() * SLOTS);
         for keyframe in slots {
             for slot in keyframe {
                 match slot {
-                    Some(embedding) if embedding.len() == identity_dim => {
-                        embeddings.extend_from_slice(embedding);
+                    Some(character) if character.identity.len() == identity_dim => {
+                        embeddings.extend_from_slice(character.identity);
                         present.push(1f32);
                     }
-                    Some(embedding) => candle_core::bail!(
+                    Some(character) => candle_core::bail!(
                         "an identity embedding has {} values, the renderer reads {identity_dim}",
-                        embedding.len()
+                        character.identity.len()
                     ),
                     None => {
                         embeddings.extend(std::iter::repeat_n(0f32, identity_dim));
@@ -88,9 +116,40 @@ impl SlotIdentities {
                 }
             }
         }
+        let costumes = if config.costume_size > 0 {
+            let size = config.costume_size as u32;
+            let blank = RgbImage::new(size, size);
+            let mut pictures = Vec::with_capacity(slots.len() * SLOTS);
+            let mut given = Vec::with_capacity(slots.len() * SLOTS);
+            for slot in slots.iter().flatten() {
+                match slot.and_then(|character| character.costume) {
+                    Some(picture) => {
+                        pictures.push(fit_square(picture, size));
+                        given.push(1f32);
+                    }
+                    None => {
+                        pictures.push(blank.clone());
+                        given.push(0f32);
+                    }
+                }
+            }
+            let side = config.costume_size;
+            let pictures = if pictures.is_empty() {
+                Tensor::zeros((0, 3, side, side), DType::F32, device)?
+            } else {
+                to_tensor(&pictures, device)?
+            };
+            Some((
+                pictures.reshape((slots.len(), SLOTS, 3, side, side))?,
+                Tensor::from_vec(given, (slots.len(), SLOTS), device)?,
+            ))
+        } else {
+            None
+        };
         Ok(SlotIdentities {
             embeddings: Tensor::from_vec(embeddings, (slots.len(), SLOTS, identity_dim), device)?,
             present: Tensor::from_vec(present, (slots.len(), SLOTS), device)?,
+            costumes,
         })
     }
 
@@ -99,6 +158,13 @@ impl SlotIdentities {
         Ok(SlotIdentities {
             embeddings: self.embeddings.narrow(0, start, len)?,
             present: self.present.narrow(0, start, len)?,
+            costumes: match &self.costumes {
+                Some((pictures, given)) => Some((
+                    pictures.narrow(0, start, len)?,
+                    given.narrow(0, start, len)?,
+                )),
+                None => None,
+            },
         })
     }
 }
@@ -111,8 +177,17 @@ pub struct Renderer {
     identity: Linear,
     slot_positions: Tensor,
     nobody: Tensor,
+    costume: Option<Costumes>,
     null_identities: Tensor,
     schedule: NoiseSchedule,
+}
+
+/// The costume path: the encoder, a position per slot and the "no costume" token.
+#[derive(Debug, Clone)]
+struct Costumes {
+    encoder: CostumeEncoder,
+    slot_positions: Tensor,
+    none: Tensor,
 }
 
 /// Where the decoder's weights live, in the renderer and in the tokenizer alike.
@@ -123,13 +198,30 @@ impl Renderer {
     pub fn new(config: &RendererConfig, vb: VarBuilder) -> Result<Self> {
         let dim = config.tokenizer.decoder_dim;
         let ids = vb.pp("identity");
+        let costume = if config.costume_size > 0 {
+            let vb = vb.pp("costume");
+            Some(Costumes {
+                encoder: CostumeEncoder::new(
+                    config.costume_size,
+                    config.tokenizer.channels,
+                    dim,
+                    vb.pp("encoder"),
+                )?,
+                slot_positions: vb.get_with_hints((1, SLOTS, dim), "slot_positions", SMALL)?,
+                none: vb.get_with_hints((1, 1, dim), "none", SMALL)?,
+            })
+        } else {
+            None
+        };
+        let context_tokens = SLOTS * (1 + usize::from(costume.is_some()));
         Ok(Renderer {
             config: config.clone(),
             decoder: Decoder::with_decoupled_context(&config.tokenizer, dim, vb.pp(DECODER))?,
             identity: linear(config.identity_dim, dim, ids.pp("embed"))?,
             slot_positions: ids.get_with_hints((1, SLOTS, dim), "slot_positions", SMALL)?,
             nobody: ids.get_with_hints((1, 1, dim), "nobody", SMALL)?,
-            null_identities: ids.get_with_hints((1, SLOTS, dim), "null", SMALL)?,
+            costume,
+            null_identities: ids.get_with_hints((1, context_tokens, dim), "null", SMALL)?,
             schedule: NoiseSchedule::new(&config.tokenizer.schedule)?,
         })
     }
@@ -156,7 +248,8 @@ impl Renderer {
     }
 
     /// The identity tokens (batch, slots, decoder width): each slot's embedding projected,
-    /// or "nobody", plus the slot's position.
+    /// or "nobody", plus the slot's position; with costumes, then a costume token per slot
+    /// (its picture encoded, or "no costume", plus the slot's costume position).
     fn identity_context(&self, identities: &SlotIdentities) -> Result<Tensor> {
         let present = identities.present.unsqueeze(2)?;
         let projected = self
@@ -164,7 +257,25 @@ impl Renderer {
             .forward(&identities.embeddings)?
             .broadcast_mul(&present)?;
         let absent = present.affine(-1.0, 1.0)?.broadcast_mul(&self.nobody)?;
-        (projected + absent)?.broadcast_add(&self.slot_positions)
+        let faces = (projected + absent)?.broadcast_add(&self.slot_positions)?;
+        let (Some(costume), Some((pictures, given))) = (&self.costume, &identities.costumes) else {
+            if self.costume.is_some() {
+                candle_core::bail!(
+                    "this renderer reads costumes: give SlotIdentities made for its config"
+                );
+            }
+            return Ok(faces);
+        };
+        let (batch, slots, channels, size, _) = pictures.dims5()?;
+        let encoded = costume
+            .encoder
+            .forward(&pictures.reshape((batch * slots, channels, size, size))?)?
+            .reshape((batch, slots, ()))?;
+        let given = given.unsqueeze(2)?;
+        let tokens = (encoded.broadcast_mul(&given)?
+            + given.affine(-1.0, 1.0)?.broadcast_mul(&costume.none)?)?
+        .broadcast_add(&costume.slot_positions)?;
+        Tensor::cat(&[&faces, &tokens], 1)
     }
 
     /// The training loss of a batch of true keyframes (batch, channels, size, size) in
