@@ -14,6 +14,8 @@ use moviedreamer_models::animator::Animator;
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::script_prompt::shot_slots;
+use moviedreamer_models::renderer::{Renderer, SlotCharacter, SlotIdentities};
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_pipeline::write_atomically;
 use moviedreamer_storyworld::identity::Split;
@@ -54,6 +56,16 @@ pub enum EvalCommand {
     ///
     /// Writes scores.json and planned.png into the output directory.
     Planner(EvalPlannerArgs),
+    /// How close the renderer's keyframes of unseen films come to the true ones: planned
+    /// tokens rendered with and without the characters' identities, against the tokenizer's
+    /// decoder alone (the rows of #7's ablation).
+    ///
+    /// Plans the first films of the split with the planner, renders every keyframe four
+    /// ways (the tokenizer's decoder from the true and from the planned tokens; the renderer
+    /// from the planned tokens with identity guidance 0, and with the given guidance), and
+    /// writes scores.json (PSNR and SSIM against the true keyframes) and renderer.png (a
+    /// sheet of the first film's keyframes in every row).
+    Renderer(EvalRendererArgs),
     /// Accuracy of the evaluator per attribute on ground-truth keyframes it never saw (the
     /// benchmark's numbers mean little below 97 %).
     ///
@@ -159,6 +171,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
         EvalCommand::Tokenizer(args) => tokenizer(args),
         EvalCommand::Identity(args) => identity(args),
         EvalCommand::Planner(args) => planner(args),
+        EvalCommand::Renderer(args) => renderer(args),
         EvalCommand::Evaluator(args) => evaluator(args),
         EvalCommand::Animator(args) => animator(args),
     }
@@ -453,6 +466,241 @@ pub struct EvalPlannerArgs {
     /// Output directory.
     #[arg(long, short, default_value = "runs/eval-planner")]
     out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct EvalRendererArgs {
+    /// A dataset made by `moviedreamer world generate`.
+    #[arg(long)]
+    data: PathBuf,
+    /// Which split to measure on: test (characters never seen in training), validation or
+    /// train.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// How many films of the split to render (the first ones).
+    #[arg(long, default_value_t = 4)]
+    films: usize,
+    /// The renderer's model directory.
+    #[arg(long, default_value = "runs/renderer/model")]
+    renderer: PathBuf,
+    /// The planner whose tokens are rendered.
+    #[arg(long, default_value = "runs/planner/model")]
+    planner: PathBuf,
+    /// The tokenizer the planner and renderer were trained on.
+    #[arg(long, default_value = "runs/tokenizer/model")]
+    tokenizer: PathBuf,
+    /// The identity encoder they were trained with.
+    #[arg(long, default_value = "runs/identity/model")]
+    identity: PathBuf,
+    /// Sampling steps per keyframe, for the decoder and the renderer alike.
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    /// Token guidance of the renderer.
+    #[arg(long, default_value_t = 1.0)]
+    token_guidance: f64,
+    /// Identity guidance of the full renderer row.
+    #[arg(long, default_value_t = 1.0)]
+    identity_guidance: f64,
+    /// Seed of the planning and of every keyframe's noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Shots of the first film shown in the sheet, spread evenly over it.
+    #[arg(long, default_value_t = 12)]
+    sheet_shots: usize,
+    /// Output directory.
+    #[arg(long, short, default_value = "runs/eval-renderer")]
+    out: PathBuf,
+}
+
+fn renderer(args: EvalRendererArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        (1..=1000).contains(&args.steps),
+        "--steps {} is outside 1 to 1,000",
+        args.steps
+    );
+    let split = parse_split(&args.split)?;
+    let renderer = load_trained(&args.renderer, "renderer", Renderer::load)?;
+    let planner = load_trained(&args.planner, "planner", Planner::load)?;
+    let vocabulary = Vocabulary::load(&args.planner.join(VOCABULARY_FILE))?;
+    let tokenizer = load_model(&args.tokenizer)?;
+    let identity = load_trained(&args.identity, "identity encoder", IdentityEncoder::load)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let films = prepare_films(
+        &args.data,
+        split,
+        args.films,
+        &tokenizer,
+        &identity,
+        1,
+        &args.out.join(format!("films-{}.safetensors", split.name())),
+        &json!({
+            "tokenizer": model_fingerprint(&args.tokenizer),
+            "identity": model_fingerprint(&args.identity),
+        }),
+        |done, total| eprint!("\rtokenized {done}/{total} films"),
+    )?;
+    eprintln!();
+    let (_, planned) = evaluate_planner(&planner, &vocabulary, films, args.seed, |done| {
+        eprint!("\rplanned {done}/{} films", args.films)
+    })?;
+    eprintln!();
+
+    // Every keyframe of the planned films, rendered four ways.
+    const ROWS: [&str; 4] = [
+        "decoder, true tokens",
+        "decoder, planned tokens",
+        "renderer, planned tokens, no identities",
+        "renderer, planned tokens, identities",
+    ];
+    let keyframes = KeyframeDataset::open(&args.data, split)?;
+    let mut originals = Vec::new();
+    let mut rows: [Vec<image::RgbImage>; 4] = Default::default();
+    let started = Instant::now();
+    let total: usize = planned.iter().map(|f| f.planned.dim(0).unwrap_or(0)).sum();
+    let progress = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("rendering {bar:30} {pos}/{len} keyframes, {eta} left")
+            .expect("a valid template"),
+    );
+    for film in &planned {
+        let items: Vec<usize> = (0..keyframes.len())
+            .filter(|&i| keyframes.items()[i].film == film.film.number)
+            .collect();
+        let faces = film
+            .film
+            .faces
+            .iter()
+            .map(|f| f.get(0)?.to_vec1::<f32>())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let shots: Vec<_> = film
+            .film
+            .script
+            .scenes
+            .iter()
+            .flat_map(|s| &s.shots)
+            .collect();
+        for chunk in (0..shots.len()).collect::<Vec<_>>().chunks(8) {
+            let slots: Vec<[Option<SlotCharacter>; 3]> = chunk
+                .iter()
+                .map(|&shot| {
+                    shot_slots(&film.film.script, shots[shot]).map(|cast| {
+                        cast.map(|c| SlotCharacter {
+                            identity: &faces[c],
+                            costume: None,
+                        })
+                    })
+                })
+                .collect();
+            let identities = SlotIdentities::new(&slots, renderer.config(), &Device::Cpu)?;
+            let picked = candle_core::Tensor::new(
+                chunk
+                    .iter()
+                    .map(|&s| s as u32)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+                &Device::Cpu,
+            )?;
+            let truth = film.film.tokens.get(0)?.index_select(&picked, 0)?;
+            let plan = film.planned.index_select(&picked, 0)?;
+            // The same noise for every row: each shot's own stream of the seed.
+            let streams: Vec<usize> = chunk
+                .iter()
+                .map(|&s| film.film.number * 100_000 + s)
+                .collect();
+            let noise = renderer.shot_noise(args.seed, &streams, &Device::Cpu)?;
+            let decode = |tokens: &candle_core::Tensor| {
+                let mut rng = ChaCha8Rng::seed_from_u64(args.seed ^ streams[0] as u64);
+                from_tensor(&tokenizer.decode(tokens, args.steps, 1.0, &mut rng)?)
+            };
+            let render = |identity_guidance: f64| {
+                from_tensor(&renderer.render(
+                    &plan,
+                    &identities,
+                    &noise,
+                    args.steps,
+                    args.token_guidance,
+                    identity_guidance,
+                )?)
+            };
+            rows[0].extend(decode(&truth)?);
+            rows[1].extend(decode(&plan)?);
+            rows[2].extend(render(0.0)?);
+            rows[3].extend(render(args.identity_guidance)?);
+            for &shot in chunk {
+                originals.push(keyframes.load_image(items[shot])?);
+            }
+            progress.inc(chunk.len() as u64);
+        }
+    }
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let scores = rows
+        .iter()
+        .zip(ROWS)
+        .map(|(row, name)| {
+            let scores = score(&originals, row)?;
+            Ok(json!({ "row": name, "psnr": scores.psnr, "ssim": scores.ssim }))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    // The sheet: the first film's shots, spread evenly, in every row.
+    let first = planned.first().map_or(0, |f| f.planned.dim(0).unwrap_or(0));
+    let shown = args.sheet_shots.min(first);
+    let mut tiles = Vec::new();
+    for i in 0..shown {
+        let shot = i * first / shown;
+        tiles.push(Tile {
+            image: &originals[shot],
+            caption: format!("shot {shot}"),
+        });
+        for (row, name) in rows.iter().zip([
+            "decoder, true",
+            "decoder, plan",
+            "no identities",
+            "identities",
+        ]) {
+            tiles.push(Tile {
+                image: &row[shot],
+                caption: name.into(),
+            });
+        }
+    }
+    let sheet = args.out.join("renderer.png");
+    write_png(&contact_sheet(&tiles, 10, 96, 1), &sheet)?;
+    let report = json!({
+        "renderer": args.renderer,
+        "planner": args.planner,
+        "tokenizer": args.tokenizer,
+        "identity": args.identity,
+        "data": args.data,
+        "split": split.name(),
+        "keyframes": originals.len(),
+        "steps": args.steps,
+        "token_guidance": args.token_guidance,
+        "identity_guidance": args.identity_guidance,
+        "seed": args.seed,
+        "seconds": seconds,
+        "rows": scores,
+    });
+    let report_path = write_report(&args.out, &report)?;
+    println!(
+        "{} keyframes of {} {} films, {} steps ({seconds:.0} s):",
+        originals.len(),
+        planned.len(),
+        split.name(),
+        args.steps
+    );
+    println!("| row | PSNR | SSIM |\n| --- | --- | --- |");
+    for row in &scores {
+        println!(
+            "| {} | {:.2} dB | {:.3} |",
+            row["row"].as_str().unwrap_or_default(),
+            row["psnr"].as_f64().unwrap_or_default(),
+            row["ssim"].as_f64().unwrap_or_default()
+        );
+    }
+    println!("wrote {} and {}", report_path.display(), sheet.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {

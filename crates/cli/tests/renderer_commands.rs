@@ -80,6 +80,43 @@ fn train_render_resume_shard_merge_and_generate() {
     more.extend(["--steps", "12", "--resume"]);
     assert!(ok(moviedreamer(&more)).contains("step 12"));
 
+    // Measured on the unseen films: four rows of PSNR and SSIM, and a sheet.
+    let out = ok(moviedreamer(&[
+        "eval",
+        "renderer",
+        "--data",
+        &data,
+        "--films",
+        "1",
+        "--steps",
+        "2",
+        "--sheet-shots",
+        "3",
+        "--renderer",
+        &path("renderer/model"),
+        "--planner",
+        &planner_model,
+        "--tokenizer",
+        &tokenizer,
+        "--identity",
+        &identity,
+        "-o",
+        &path("eval"),
+    ]));
+    assert!(
+        out.contains("| renderer, planned tokens, identities |"),
+        "{out}"
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("eval/scores.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["keyframes"], 6);
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r["psnr"].as_f64().unwrap() > 0.0));
+    assert!(dir.path().join("eval/renderer.png").is_file());
+
     // An unseen film, planned, then rendered whole.
     let script = path("data/test/film-00009/script.yaml");
     ok(moviedreamer(&[

@@ -240,6 +240,7 @@ fn every_command_explains_itself() {
         vec!["eval", "tokenizer", "--help"],
         vec!["eval", "identity", "--help"],
         vec!["eval", "planner", "--help"],
+        vec!["eval", "renderer", "--help"],
         vec!["eval", "evaluator", "--help"],
         vec!["eval", "animator", "--help"],
     ] {
