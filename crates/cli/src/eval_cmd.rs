@@ -566,12 +566,7 @@ fn renderer(args: EvalRendererArgs) -> anyhow::Result<ExitCode> {
         let items: Vec<usize> = (0..keyframes.len())
             .filter(|&i| keyframes.items()[i].film == film.film.number)
             .collect();
-        let faces = film
-            .film
-            .faces
-            .iter()
-            .map(|f| f.get(0)?.to_vec1::<f32>())
-            .collect::<candle_core::Result<Vec<_>>>()?;
+        let faces = film.film.portrait_identities()?;
         let shots: Vec<_> = film
             .film
             .script

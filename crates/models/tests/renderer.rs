@@ -42,6 +42,41 @@ fn face(identity: &[f32]) -> Option<SlotCharacter<'_>> {
     })
 }
 
+/// Two 32 px keyframes with a square on the left half: red in the first, green in the
+/// second, on black.
+fn two_squares() -> Tensor {
+    let mut values = vec![-1f32; 2 * 3 * 32 * 32];
+    for image in 0..2 {
+        for y in 8..24 {
+            for x in 0..16 {
+                values[image * 3072 + image * 1024 + y * 32 + x] = 1.0;
+            }
+        }
+    }
+    Tensor::from_vec(values, (2, 3, 32, 32), &Device::Cpu).unwrap()
+}
+
+/// The training loss averaged over 20 draws of noise and timesteps, the same draws every
+/// time, so that losses with different conditions compare.
+fn mean_loss(
+    model: &Renderer,
+    images: &Tensor,
+    tokens: &Tensor,
+    identities: &SlotIdentities,
+) -> f32 {
+    let mut fixed = ChaCha8Rng::seed_from_u64(5);
+    (0..20)
+        .map(|_| {
+            model
+                .training_loss(images, tokens, identities, &mut fixed)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        })
+        .sum::<f32>()
+        / 20.0
+}
+
 #[test]
 fn every_weight_gets_a_gradient() {
     let config = RendererConfig {
@@ -201,15 +236,7 @@ fn identities_carry_what_the_tokens_do_not() {
     };
     let (varmap, model) = renderer_with(&config);
     let dev = Device::Cpu;
-    let mut values = vec![-1f32; 2 * 3 * 32 * 32];
-    for image in 0..2 {
-        for y in 8..24 {
-            for x in 0..16 {
-                values[image * 3072 + image * 1024 + y * 32 + x] = 1.0;
-            }
-        }
-    }
-    let images = Tensor::from_vec(values, (2, 3, 32, 32), &dev).unwrap();
+    let images = two_squares();
     let tokens = Tensor::zeros((2, 2, 8), DType::F32, &dev).unwrap();
     let (a, b) = (character(0), character(1));
     let slots = [[face(&a), None, None], [face(&b), None, None]];
@@ -224,19 +251,7 @@ fn identities_carry_what_the_tokens_do_not() {
         optimizer.step(&loss.backward().unwrap(), 3e-3).unwrap();
     }
     // The same noise and timesteps for both, so the losses compare.
-    let loss = |identities: &SlotIdentities| {
-        let mut fixed = ChaCha8Rng::seed_from_u64(5);
-        (0..20)
-            .map(|_| {
-                model
-                    .training_loss(&images, &tokens, identities, &mut fixed)
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-            })
-            .sum::<f32>()
-            / 20.0
-    };
+    let loss = |identities: &SlotIdentities| mean_loss(&model, &images, &tokens, identities);
     let (right, wrong) = (loss(&identities), loss(&swapped));
     assert!(
         right < 0.7 * wrong,
@@ -278,15 +293,7 @@ fn full_body_pictures_carry_the_costume() {
     };
     let (varmap, model) = renderer_with(&config);
     let dev = Device::Cpu;
-    let mut values = vec![-1f32; 2 * 3 * 32 * 32];
-    for image in 0..2 {
-        for y in 8..24 {
-            for x in 0..16 {
-                values[image * 3072 + image * 1024 + y * 32 + x] = 1.0;
-            }
-        }
-    }
-    let images = Tensor::from_vec(values, (2, 3, 32, 32), &dev).unwrap();
+    let images = two_squares();
     let tokens = Tensor::zeros((2, 2, 8), DType::F32, &dev).unwrap();
     let a = character(0);
     // Full-body pictures of another size than the renderer's: they are fitted to it.
@@ -312,19 +319,7 @@ fn full_body_pictures_carry_the_costume() {
             .unwrap();
         optimizer.step(&loss.backward().unwrap(), 3e-3).unwrap();
     }
-    let loss = |identities: &SlotIdentities| {
-        let mut fixed = ChaCha8Rng::seed_from_u64(5);
-        (0..20)
-            .map(|_| {
-                model
-                    .training_loss(&images, &tokens, identities, &mut fixed)
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-            })
-            .sum::<f32>()
-            / 20.0
-    };
+    let loss = |identities: &SlotIdentities| mean_loss(&model, &images, &tokens, identities);
     let (with_right, with_swapped) = (loss(&right), loss(&swapped));
     assert!(
         with_right < 0.7 * with_swapped,

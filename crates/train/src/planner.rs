@@ -164,29 +164,12 @@ pub fn train_planner(
     let identity = IdentityEncoder::load(&settings.identity)?;
 
     // Data: tokens and faces (cached in the run directory), vocabulary, prompts.
-    std::fs::create_dir_all(&options.out).map_err(|source| {
-        moviedreamer_nn::train::TrainError::Io {
-            path: options.out.clone(),
-            source,
-        }
-    })?;
-    let films = prepare_films(
+    let films = training_films(
         data,
-        Split::Train,
-        usize::MAX,
-        &tokenizer,
-        &identity,
+        (&tokenizer, &settings.tokenizer),
+        (&identity, &settings.identity),
         settings.anti_overfitting.token_versions,
-        &options.out.join("films-train.safetensors"),
-        &serde_json::json!({
-            "tokenizer": model_fingerprint(&settings.tokenizer),
-            "identity": model_fingerprint(&settings.identity),
-        }),
-        |done, total| {
-            if options.show_progress && (done == total || done % 20 == 0) {
-                eprintln!("tokenized {done}/{total} films");
-            }
-        },
+        options,
     )?;
     let vocabulary = Vocabulary::build(
         films.iter().flat_map(|f| script_texts(&f.script)),
@@ -202,16 +185,11 @@ pub fn train_planner(
     let films = films
         .into_iter()
         .map(|film| {
-            let faces = film
-                .faces
-                .iter()
-                .map(|f| f.get(0)?.to_vec1::<f32>())
-                .collect::<candle_core::Result<Vec<_>>>()?;
             let prompt = film_prompt(
                 &film.script,
                 &vocabulary,
                 model_config.text.max_words,
-                &faces,
+                &film.portrait_identities()?,
             )?;
             Ok(TrainingFilm { film, prompt })
         })
@@ -259,6 +237,42 @@ pub fn train_planner(
     let summary = session.finish(&model_config, &optimisation)?;
     vocabulary.save(&options.out.join(MODEL_DIR).join(VOCABULARY_FILE))?;
     Ok(summary)
+}
+
+/// The training split's films with their tokens (`versions` of them) and faces, computed
+/// with the given trained models (each with its directory, which identifies it) and cached
+/// in the run directory as `films-train.safetensors`.
+pub(crate) fn training_films(
+    data: &Path,
+    (tokenizer, tokenizer_dir): (&KeyframeTokenizer, &Path),
+    (identity, identity_dir): (&IdentityEncoder, &Path),
+    versions: usize,
+    options: &RunOptions,
+) -> Result<Vec<PlannerFilm>, TrainingError> {
+    std::fs::create_dir_all(&options.out).map_err(|source| {
+        moviedreamer_nn::train::TrainError::Io {
+            path: options.out.clone(),
+            source,
+        }
+    })?;
+    prepare_films(
+        data,
+        Split::Train,
+        usize::MAX,
+        tokenizer,
+        identity,
+        versions,
+        &options.out.join("films-train.safetensors"),
+        &serde_json::json!({
+            "tokenizer": model_fingerprint(tokenizer_dir),
+            "identity": model_fingerprint(identity_dir),
+        }),
+        |done, total| {
+            if options.show_progress && (done == total || done % 20 == 0) {
+                eprintln!("tokenized {done}/{total} films");
+            }
+        },
+    )
 }
 
 /// The loss of one random window, with the switched-on measures applied.
@@ -368,18 +382,7 @@ pub fn evaluate_planner(
     let mut planned_films = Vec::new();
     let count = films.len();
     for film in films {
-        let faces = film
-            .faces
-            .iter()
-            .map(|f| f.get(0)?.to_vec1::<f32>())
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        let prompt = film_prompt(
-            &film.script,
-            vocabulary,
-            planner.config().text.max_words,
-            &faces,
-        )?;
-        planner.check_film(&prompt)?;
+        let prompt = film.prompt(planner, vocabulary)?;
         let truth = film.tokens.get(0)?;
         let shots = truth.dim(0)?;
         for shot in 0..shots {

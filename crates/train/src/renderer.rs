@@ -22,7 +22,7 @@ use image::RgbImage;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
 use moviedreamer_models::planner::prompt::SLOTS;
-use moviedreamer_models::planner::script_prompt::{film_prompt, shot_slots};
+use moviedreamer_models::planner::script_prompt::shot_slots;
 use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotCharacter, SlotIdentities};
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
@@ -36,12 +36,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::faces::square_crop;
 use crate::data::films::model_fingerprint;
-use crate::data::{
-    BatchPosition, Batches, KeyframeDataset, PixelBox, PlannerFilm, prepare_films, to_tensor,
-};
+use crate::data::{BatchPosition, Batches, KeyframeDataset, PixelBox, PlannerFilm, to_tensor};
 use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
-use crate::planner::VOCABULARY_FILE;
+use crate::planner::{VOCABULARY_FILE, training_films};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
 /// Everything a renderer training run is made of.
@@ -153,29 +151,12 @@ pub fn train_renderer(
     let vocabulary = Vocabulary::load(&settings.planner.join(VOCABULARY_FILE))?;
 
     // Data: true tokens and faces, then the planner's predictions (both cached).
-    std::fs::create_dir_all(&options.out).map_err(|source| {
-        moviedreamer_nn::train::TrainError::Io {
-            path: options.out.clone(),
-            source,
-        }
-    })?;
-    let films = prepare_films(
+    let films = training_films(
         data,
-        Split::Train,
-        usize::MAX,
-        &tokenizer,
-        &identity,
+        (&tokenizer, &settings.tokenizer),
+        (&identity, &settings.identity),
         1,
-        &options.out.join("films-train.safetensors"),
-        &serde_json::json!({
-            "tokenizer": model_fingerprint(&settings.tokenizer),
-            "identity": model_fingerprint(&settings.identity),
-        }),
-        |done, total| {
-            if options.show_progress && (done == total || done % 20 == 0) {
-                eprintln!("tokenized {done}/{total} films");
-            }
-        },
+        options,
     )?;
     let films = predict_films(
         &planner,
@@ -313,18 +294,7 @@ fn predict_films(
         let predicted = match cached.remove(&name) {
             Some(tokens) => tokens,
             None => {
-                let faces = film
-                    .faces
-                    .iter()
-                    .map(|f| f.get(0)?.to_vec1::<f32>())
-                    .collect::<candle_core::Result<Vec<_>>>()?;
-                let prompt = film_prompt(
-                    &film.script,
-                    vocabulary,
-                    planner.config().text.max_words,
-                    &faces,
-                )?;
-                planner.check_film(&prompt)?;
+                let prompt = film.prompt(planner, vocabulary)?;
                 let truth = film.tokens.get(0)?;
                 let shots = truth.dim(0)?;
                 let windows = (0..shots)

@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use image::RgbImage;
 use moviedreamer_models::identity::{IdentityEncoder, unit_vectors};
+use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::prompt::FilmPrompt;
+use moviedreamer_models::planner::script_prompt::film_prompt;
+use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::checkpoint::{load_tensors, save_tensors, write_atomically};
 use moviedreamer_script::Script;
@@ -39,6 +43,34 @@ pub struct PlannerFilm {
     /// Per cast member (script order): identity embeddings (views, E), row 0 the portraits'
     /// mean.
     pub faces: Vec<Tensor>,
+}
+
+impl PlannerFilm {
+    /// Each cast member's identity as generation gives it: the mean of its portraits'
+    /// embeddings (row 0 of its faces).
+    pub fn portrait_identities(&self) -> candle_core::Result<Vec<Vec<f32>>> {
+        self.faces
+            .iter()
+            .map(|f| f.get(0)?.to_vec1::<f32>())
+            .collect()
+    }
+
+    /// The planner's prompt of this film, with the portraits' identities, checked against
+    /// the planner.
+    pub fn prompt(
+        &self,
+        planner: &Planner,
+        vocabulary: &Vocabulary,
+    ) -> Result<FilmPrompt, TrainingError> {
+        let prompt = film_prompt(
+            &self.script,
+            vocabulary,
+            planner.config().text.max_words,
+            &self.portrait_identities()?,
+        )?;
+        planner.check_film(&prompt)?;
+        Ok(prompt)
+    }
 }
 
 /// Reads the films of `split` (the first `max_films` of them), computing their tokens and
