@@ -32,6 +32,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use crate::animate_cmd::SamplingOptions;
+use crate::cast::cast_costumes;
 use crate::tokenizer_cmd::{DEFAULT_GUIDANCE, DEFAULT_STEPS, comparison_sheet, load_model};
 use crate::{load_trained, write_png};
 
@@ -62,7 +63,8 @@ pub enum EvalCommand {
     ///
     /// Plans the first films of the split with the planner, renders every keyframe four
     /// ways (the tokenizer's decoder from the true and from the planned tokens; the renderer
-    /// from the planned tokens with identity guidance 0, and with the given guidance), and
+    /// from the planned tokens with identity guidance 0, and with the given guidance and the
+    /// script's full-body pictures where it gives them), and
     /// writes scores.json (PSNR and SSIM against the true keyframes) and renderer.png (a
     /// sheet of the first film's keyframes in every row).
     Renderer(EvalRendererArgs),
@@ -567,6 +569,14 @@ fn renderer(args: EvalRendererArgs) -> anyhow::Result<ExitCode> {
             .filter(|&i| keyframes.items()[i].film == film.film.number)
             .collect();
         let faces = film.film.portrait_identities()?;
+        // The full-body pictures the film's script gives (StoryWorld's bodies/), if any.
+        let folder = keyframes.items()[items[0]]
+            .path
+            .parent()
+            .and_then(std::path::Path::parent)
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let costumes = cast_costumes(&folder.join("script.yaml"), &film.film.script)?;
         let shots: Vec<_> = film
             .film
             .script
@@ -581,7 +591,7 @@ fn renderer(args: EvalRendererArgs) -> anyhow::Result<ExitCode> {
                     shot_slots(&film.film.script, shots[shot]).map(|cast| {
                         cast.map(|c| SlotCharacter {
                             identity: &faces[c],
-                            costume: None,
+                            costume: costumes[c].as_ref(),
                         })
                     })
                 })

@@ -7,6 +7,7 @@
 //! DIR/<split>/film-00012/script.yaml     the multimodal script (our YAML format)
 //!                        cast.json       id, name and traits of every character
 //!                        portraits/<id>-<k>.png
+//!                        bodies/<id>.png  a full-body picture (the script's `full_body`)
 //!                        keyframes/<shot>.png
 //!                        clips/<shot>.png   the clip's frames side by side
 //!                        labels.jsonl    one line of exact labels per shot
@@ -24,7 +25,7 @@ use moviedreamer_media::strip::join_frames;
 
 use crate::clip::clip_specs;
 use crate::identity::{Split, TRAIT_NAMES};
-use crate::render::{PortraitVariant, RenderError, render, render_portrait};
+use crate::render::{PortraitVariant, RenderError, render, render_full_body, render_portrait};
 use crate::story::Film;
 use crate::world::{shot_type_name, slot_name};
 
@@ -177,7 +178,7 @@ pub fn write_film(film: &Film, config: &DatasetConfig, dir: &Path) -> Result<(),
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
-    for sub in ["portraits", "keyframes", "clips"] {
+    for sub in ["portraits", "bodies", "keyframes", "clips"] {
         let path = partial.join(sub);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
     }
@@ -185,13 +186,19 @@ pub fn write_film(film: &Film, config: &DatasetConfig, dir: &Path) -> Result<(),
     let portrait_path = |cast: usize, k: usize| {
         PathBuf::from(format!("portraits/{}-{}.png", film.cast[cast].id, k + 1))
     };
+    let body_path = |cast: usize| PathBuf::from(format!("bodies/{}.png", film.cast[cast].id));
     for (c, member) in film.cast.iter().enumerate() {
         for k in 0..config.portraits {
             let image = render_portrait(&member.identity, PortraitVariant::nth(k), config.size)?;
             save_png(&image, &partial.join(portrait_path(c, k)))?;
         }
+        let body = render_full_body(&member.identity, config.size)?;
+        save_png(&body, &partial.join(body_path(c)))?;
     }
-    let script = film.to_script(|c| (0..config.portraits).map(|k| portrait_path(c, k)).collect());
+    let script = film.to_script(
+        |c| (0..config.portraits).map(|k| portrait_path(c, k)).collect(),
+        |c| vec![body_path(c)],
+    );
     let yaml = moviedreamer_script::yaml::to_yaml_string(&script);
     write_file(&partial.join("script.yaml"), yaml.as_bytes())?;
     let cast = serde_json::to_string_pretty(&film.cast).unwrap_or_default() + "\n";

@@ -59,6 +59,18 @@ fn the_same_settings_give_byte_identical_files() {
             "{name} missing"
         );
     }
+    // Every character has a full-body picture, named by the script.
+    let script = String::from_utf8(files_a[&format!("{film}script.yaml")].clone()).unwrap();
+    let bodies: Vec<&String> = files_a
+        .keys()
+        .filter(|name| name.starts_with(&format!("{film}bodies/")))
+        .collect();
+    assert!(!bodies.is_empty());
+    for body in bodies {
+        assert!(script.contains(body.trim_start_matches(film)), "{body} not in the script");
+        let picture = image::load_from_memory(&files_a[body]).unwrap();
+        assert_eq!((picture.width(), picture.height()), (32, 32));
+    }
     let clip = image::load_from_memory(&files_a[&format!("{film}clips/000000.png")]).unwrap();
     assert_eq!((clip.width(), clip.height()), (32 * 8, 32));
 }

@@ -9,8 +9,8 @@
 //! decoder set from the tokenizer's weights. Then each step takes `batch` keyframes, renders
 //! each from its predicted tokens (a `predicted_share` of them; the others from the true
 //! tokens, so the renderer keeps what the tokenizer could do) with the identities of who
-//! stands in each slot of its shot (and for half of them a full-body picture cut from
-//! another keyframe, for the costume), and clip → update → EMA → log, with checkpoints and
+//! stands in each slot of its shot (and for half of them a full-body picture, the script's
+//! own or the body cut from another keyframe, for the costume), and clip → update → EMA → log, with checkpoints and
 //! resume as every loop.
 
 use std::collections::BTreeMap;
@@ -34,6 +34,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::data::DataError;
 use crate::data::faces::square_crop;
 use crate::data::films::model_fingerprint;
 use crate::data::{BatchPosition, Batches, KeyframeDataset, PixelBox, PlannerFilm, to_tensor};
@@ -188,9 +189,11 @@ pub fn train_renderer(
         ..RendererConfig::for_tokenizer(tokenizer.config(), identity.config().embed_dim)
     };
     let appearances = appearances(&keyframes);
+    let studio = studio_pictures(&films, &keyframes, &examples)?;
     let costumes = (model_config.costume_size > 0).then_some(CostumeSource {
         keyframes: &keyframes,
         appearances: &appearances,
+        studio: &studio,
         share: settings.costume_share,
         size: model_config.costume_size as u32,
     });
@@ -396,6 +399,36 @@ fn appearances(keyframes: &KeyframeDataset) -> Appearances {
     found
 }
 
+/// The full-body pictures the training films' scripts give (StoryWorld's `bodies/`), by
+/// (film, character id), read from each film's folder.
+fn studio_pictures(
+    films: &[RenderFilm],
+    keyframes: &KeyframeDataset,
+    examples: &[Example],
+) -> Result<BTreeMap<(usize, String), RgbImage>, TrainingError> {
+    let mut pictures = BTreeMap::new();
+    for example in examples.iter().filter(|e| e.shot == 0) {
+        let film = &films[example.film];
+        let path = &keyframes.items()[example.picture].path;
+        let Some(folder) = path.parent().and_then(Path::parent) else {
+            continue;
+        };
+        for character in &film.film.script.characters {
+            if let Some(body) = character.full_body.first() {
+                let file = folder.join(body);
+                let image = image::open(&file)
+                    .map_err(|err| DataError::Image {
+                        path: file.clone(),
+                        message: format!("cannot read the full-body picture: {err}"),
+                    })?
+                    .to_rgb8();
+                pictures.insert((film.film.number, character.id.clone()), image);
+            }
+        }
+    }
+    Ok(pictures)
+}
+
 /// A full-body picture of a character cut from one of its keyframes: the square around its
 /// body box, with a margin.
 fn body_picture(
@@ -423,6 +456,8 @@ type SlotRow = [Option<(Vec<f32>, Option<RgbImage>)>; SLOTS];
 struct CostumeSource<'a> {
     keyframes: &'a KeyframeDataset,
     appearances: &'a Appearances,
+    /// The full-body pictures the films' scripts give, by (film, character id).
+    studio: &'a BTreeMap<(usize, String), RgbImage>,
     /// Share of present characters given a full-body picture.
     share: f64,
     /// Side of the pictures.
@@ -460,6 +495,7 @@ fn slot_identities(
                 && rng.random::<f64>() < source.share
             {
                 let id = &film.film.script.characters[*cast].id;
+                let studio = source.studio.get(&(film.film.number, id.clone()));
                 let seen = source
                     .appearances
                     .get(&(film.film.number, id.clone()))
@@ -469,7 +505,12 @@ fn slot_identities(
                     .iter()
                     .filter(|(picture, _)| *picture != example.picture)
                     .collect();
-                if !others.is_empty() {
+                // The script's own full-body picture half the time (what generation gets),
+                // else the body as another keyframe shows it.
+                if let Some(picture) = studio.filter(|_| others.is_empty() || rng.random_bool(0.5))
+                {
+                    costume = Some(picture.clone());
+                } else if !others.is_empty() {
                     let (picture, bbox) = others[rng.random_range(0..others.len())];
                     costume = Some(body_picture(
                         source.keyframes,

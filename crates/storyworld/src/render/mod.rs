@@ -212,6 +212,37 @@ impl PortraitVariant {
     }
 }
 
+/// A full-body reference picture: the character standing, seen from the front, head to
+/// feet on a plain studio backdrop: the picture a script gives to fix a costume.
+pub fn render_full_body(identity: &Identity, size: u32) -> Result<image::RgbImage, RenderError> {
+    if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
+        return Err(RenderError::Size(size));
+    }
+    let px = size as f32;
+    let mut canvas =
+        Canvas::new(size, Style::Flat, [206, 204, 198]).ok_or(RenderError::Size(size))?;
+    canvas.set_transform(Transform::from_scale(px, px));
+    // The floor, so the feet stand on something.
+    canvas.fill_plain(rect(0.0, 0.9, 1.0, 1.0), [184, 180, 172]);
+    let scale = FULL_BODY_SCALE;
+    let placement = Transform::from_scale(px, px)
+        .pre_translate(0.5, 0.95)
+        .pre_scale(scale, scale);
+    figure::draw(
+        &mut canvas,
+        placement,
+        identity,
+        Pose::Stand,
+        Facing::Front,
+        0.0,
+        0.0,
+    );
+    Ok(canvas.finish([1.0; 3]))
+}
+
+/// Figure scale of a full-body picture: the tallest characters fill the frame's height.
+const FULL_BODY_SCALE: f32 = 0.85;
+
 /// A reference portrait: a flat-style close-up of the face on a plain studio backdrop,
 /// the face image a script gives for a character.
 pub fn render_portrait(

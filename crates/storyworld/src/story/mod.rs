@@ -227,7 +227,11 @@ impl Film {
     /// The film as a multimodal script: the cast with descriptions and the portraits that
     /// `faces(cast_index)` names, one scene per scene plan and one shot per shot plan,
     /// with positions, actions, camera moves and dialogue.
-    pub fn to_script(&self, faces: impl Fn(usize) -> Vec<PathBuf>) -> script::Script {
+    pub fn to_script(
+        &self,
+        faces: impl Fn(usize) -> Vec<PathBuf>,
+        full_body: impl Fn(usize) -> Vec<PathBuf>,
+    ) -> script::Script {
         let characters = self
             .cast
             .iter()
@@ -237,7 +241,7 @@ impl Film {
                 name: Some(member.name.clone()),
                 description: member.identity.describe(),
                 faces: faces(i),
-                full_body: Vec::new(),
+                full_body: full_body(i),
             })
             .collect();
         let scenes = self

@@ -201,7 +201,7 @@ fn keyframe_specs_carry_the_plan() {
 fn scripts_of_films_validate_without_errors() {
     for (seed, shots) in [(1, 10), (2, 300), (3, 2_000)] {
         let film = Film::generate(seed, shots, Split::Validation);
-        let script = film.to_script(|_| Vec::new());
+        let script = film.to_script(|_| Vec::new(), |_| Vec::new());
         let found = script::validate::validate(
             &script,
             &script::SourceMap::default(),
@@ -219,7 +219,10 @@ fn scripts_of_films_validate_without_errors() {
         assert_eq!(script.scenes.len(), film.scenes.len());
     }
     let film = Film::generate(4, 30, Split::Train);
-    let script = film.to_script(|i| vec![PathBuf::from(format!("faces/{i}.png"))]);
+    let script = film.to_script(
+        |i| vec![PathBuf::from(format!("faces/{i}.png"))],
+        |i| vec![PathBuf::from(format!("bodies/{i}.png"))],
+    );
     assert_eq!(
         script.characters[1].faces,
         vec![PathBuf::from("faces/1.png")]
