@@ -67,7 +67,10 @@ fn the_same_settings_give_byte_identical_files() {
         .collect();
     assert!(!bodies.is_empty());
     for body in bodies {
-        assert!(script.contains(body.trim_start_matches(film)), "{body} not in the script");
+        assert!(
+            script.contains(body.trim_start_matches(film)),
+            "{body} not in the script"
+        );
         let picture = image::load_from_memory(&files_a[body]).unwrap();
         assert_eq!((picture.width(), picture.height()), (32, 32));
     }
