@@ -658,12 +658,12 @@ fn renderer(args: EvalRendererArgs) -> anyhow::Result<ExitCode> {
             image: &originals[shot],
             caption: format!("shot {shot}"),
         });
-        for (row, name) in rows.iter().zip([
-            "decoder, true",
-            "decoder, plan",
-            "no identities",
-            "identities",
-        ]) {
+        // Short enough for a 96 px tile: decoder from true / planned tokens, renderer
+        // without / with identities.
+        for (row, name) in rows
+            .iter()
+            .zip(["dec. true", "dec. plan", "rend. no id", "rend. id"])
+        {
             tiles.push(Tile {
                 image: &row[shot],
                 caption: name.into(),
