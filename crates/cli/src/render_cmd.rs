@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, ensure};
 use candle_core::Tensor;
@@ -11,7 +12,7 @@ use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::script_prompt::shot_slots;
-use moviedreamer_models::renderer::Renderer;
+use moviedreamer_models::renderer::{Renderer, fit_square};
 use moviedreamer_nn::checkpoint::load_tensors;
 use moviedreamer_pipeline::manifest::sha256_file;
 use moviedreamer_pipeline::{
@@ -179,6 +180,21 @@ pub fn shots_to_render(
         shots.len(),
         [shots.len(), k, d]
     );
+    // Each cast member once, its costume picture already at the renderer's size.
+    let size = renderer.config().costume_size as u32;
+    let members: Vec<Arc<CastMember>> = faces
+        .iter()
+        .zip(costumes)
+        .map(|(identity, costume)| {
+            Arc::new(CastMember {
+                identity: identity.clone(),
+                costume: costume
+                    .as_ref()
+                    .filter(|_| size > 0)
+                    .map(|picture| fit_square(picture, size)),
+            })
+        })
+        .collect();
     shots
         .iter()
         .enumerate()
@@ -186,12 +202,7 @@ pub fn shots_to_render(
             Ok(ShotToRender {
                 index,
                 tokens: tokens.get(index)?,
-                slots: shot_slots(script, shot).map(|cast| {
-                    cast.map(|c| CastMember {
-                        identity: faces[c].clone(),
-                        costume: costumes[c].clone(),
-                    })
-                }),
+                slots: shot_slots(script, shot).map(|cast| cast.map(|c| Arc::clone(&members[c]))),
             })
         })
         .collect()

@@ -107,7 +107,7 @@ pub fn animate_shots(
             });
         }
         for batch in ready.chunks(settings.batch.max(1)) {
-            animate_batch(animator, batch, chain, run_dir, settings, &device)?;
+            animate_batch(animator, batch, run_dir, settings, &device)?;
             for shot in batch {
                 manifest.set(
                     &clip_id(shot.index),
@@ -136,7 +136,6 @@ pub fn animate_shots(
 fn animate_batch(
     animator: &Animator,
     batch: &[&ShotToAnimate],
-    chain: bool,
     run_dir: &Path,
     settings: &AnimateSettings,
     device: &Device,
@@ -146,7 +145,7 @@ fn animate_batch(
         .iter()
         .map(|shot| read_keyframe(&shot.keyframe, size))
         .collect::<Result<Vec<_>, _>>()?;
-    let previous = if chain {
+    let previous = if animator.config().chain {
         let frames = batch
             .iter()
             .map(|shot| {

@@ -14,6 +14,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 use image::RgbImage;
@@ -111,8 +112,9 @@ pub struct ShotToRender {
     pub index: usize,
     /// Its planned tokens (K, D).
     pub tokens: Tensor,
-    /// Per slot (left, centre, right), the character there.
-    pub slots: [Option<CastMember>; SLOTS],
+    /// Per slot (left, centre, right), the character there: shared by every shot it stands
+    /// in, so a long film holds each cast member once.
+    pub slots: [Option<Arc<CastMember>>; SLOTS],
 }
 
 /// The keyframe file of shot `index` in a run directory.
@@ -225,6 +227,20 @@ pub fn render_keyframes(
     Ok(pending.len())
 }
 
+/// What every shard of one run shares: the script's hash, the settings with the shard set
+/// to the whole film (as the unsharded run records them), and the seeds.
+type RunKey = (String, serde_json::Value, BTreeMap<String, u64>);
+
+fn run_key(manifest: &Manifest) -> RunKey {
+    let mut config = manifest.config.clone();
+    config["shard"] = serde_json::Value::String(Shard::WHOLE.to_string());
+    (
+        manifest.script_sha256.clone(),
+        config,
+        manifest.seeds.clone(),
+    )
+}
+
 /// Joins the run directories of the shards `0/n … (n-1)/n` of one render run (any order)
 /// into `out`: their keyframes, and a manifest that is the one an unsharded run with the
 /// same settings would have written, so `out` is that run. Refuses shards of different
@@ -236,7 +252,7 @@ pub fn merge_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<usize, Pipelin
         message,
     };
     let mut shards: BTreeMap<usize, (PathBuf, Manifest)> = BTreeMap::new();
-    let mut first: Option<(Manifest, usize)> = None;
+    let mut first: Option<(Manifest, usize, RunKey)> = None;
     for dir in shard_dirs {
         let manifest = Manifest::load(dir)?;
         let shard: Shard = manifest
@@ -246,18 +262,11 @@ pub fn merge_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<usize, Pipelin
             .ok_or_else(|| problem(dir, "not a render run (no shard in its config)".into()))?
             .parse()
             .map_err(|message| problem(dir, message))?;
-        let mut shared = manifest.config.clone();
-        shared["shard"] = serde_json::Value::Null;
+        let key = run_key(&manifest);
         match &first {
-            None => first = Some((manifest.clone(), shard.count)),
-            Some((reference, count)) => {
-                let mut reference_shared = reference.config.clone();
-                reference_shared["shard"] = serde_json::Value::Null;
-                if manifest.script_sha256 != reference.script_sha256
-                    || shared != reference_shared
-                    || manifest.seeds != reference.seeds
-                    || shard.count != *count
-                {
+            None => first = Some((manifest.clone(), shard.count, key)),
+            Some((_, count, reference)) => {
+                if key != *reference || shard.count != *count {
                     return Err(problem(
                         dir,
                         format!(
@@ -288,7 +297,7 @@ pub fn merge_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<usize, Pipelin
             return Err(problem(dir, format!("shard {shard} is given twice")));
         }
     }
-    let Some((reference, count)) = first else {
+    let Some((reference, count, (_, whole_config, _))) = first else {
         return Err(PipelineError::OtherRun {
             path: out.to_path_buf(),
             message: "no shard directories given".into(),
@@ -301,9 +310,11 @@ pub fn merge_shards(shard_dirs: &[PathBuf], out: &Path) -> Result<usize, Pipelin
         });
     }
 
-    let mut merged = reference.clone();
-    merged.config["shard"] = serde_json::Value::String(Shard::WHOLE.to_string());
-    merged.items = BTreeMap::new();
+    let mut merged = Manifest {
+        config: whole_config,
+        items: BTreeMap::new(),
+        ..reference
+    };
     for (dir, manifest) in shards.values() {
         for (id, item) in &manifest.items {
             let output = item

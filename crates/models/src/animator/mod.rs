@@ -336,15 +336,19 @@ impl Animator {
     fn conditioning(&self, motion: &Tensor, previous: &PreviousFrames) -> Result<Tensor> {
         match &self.previous_flag {
             Some(flag) => motion + previous.present.unsqueeze(1)?.broadcast_mul(flag)?,
-            None => {
-                if previous.present.sum_all()?.to_scalar::<f32>()? > 0.0 {
-                    candle_core::bail!(
-                        "this animator was trained without previous frames (chain is off in its config)"
-                    );
-                }
-                Ok(motion.clone())
-            }
+            None => Ok(motion.clone()),
         }
+    }
+
+    /// Refuses previous frames given to an animator trained without them, once per call
+    /// rather than at every sampling step.
+    fn check_previous(&self, previous: &PreviousFrames) -> Result<()> {
+        if self.previous_flag.is_none() && previous.present.sum_all()?.to_scalar::<f32>()? > 0.0 {
+            candle_core::bail!(
+                "this animator was trained without previous frames (chain is off in its config)"
+            );
+        }
+        Ok(())
     }
 
     /// `noisy` (batch, generated frames, channels, size, size), `keyframe` (batch,
@@ -428,6 +432,7 @@ impl Animator {
         previous: &PreviousFrames,
         rng: &mut impl Rng,
     ) -> Result<Tensor> {
+        self.check_previous(previous)?;
         let batch = clips.dim(0)?;
         let device = clips.device();
         let keyframe = clips.narrow(1, 0, 1)?.squeeze(1)?;
@@ -519,6 +524,7 @@ impl Animator {
         noise: &Tensor,
         sampling: ClipSampling,
     ) -> Result<Tensor> {
+        self.check_previous(previous)?;
         let batch = keyframes.dim(0)?;
         let parts = split_ranges(batch, available_threads());
         let clips = run_parts(parts.len(), |i| {

@@ -51,6 +51,9 @@ impl CostumeEncoder {
 /// full-body picture), then resized.
 pub fn fit_square(picture: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = picture.dimensions();
+    if (w, h) == (size, size) {
+        return picture.clone();
+    }
     let side = w.max(h).max(1);
     let background = picture
         .get_pixel_checked(0, 0)
