@@ -220,10 +220,15 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
         "accuracy": accuracies,
     });
     let report_path = write_report(&args.out, &report)?;
-    println!("| attribute | cases | accuracy |\n| --- | ---: | ---: |");
+    println!(
+        "| attribute | cases | accuracy | wide | medium | close-up |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    let percent =
+        |share: Option<f64>| share.map_or("–".to_owned(), |s| format!("{:.1} %", 100.0 * s));
     for a in &accuracies {
+        let [wide, medium, close_up] = a.by_shot_type.map(percent);
         println!(
-            "| {} | {} | {:.1} % |",
+            "| {} | {} | {:.1} % | {wide} | {medium} | {close_up} |",
             a.attribute,
             a.cases,
             100.0 * a.accuracy

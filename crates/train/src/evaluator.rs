@@ -199,7 +199,7 @@ fn targets(labels: &[KeyframeLabels]) -> candle_core::Result<Targets> {
     let mut traits = vec![vec![0u32; rows]; TRAIT_NAMES.len()];
     for (b, keyframe) in labels.iter().enumerate() {
         for actor in &keyframe.actors {
-            let row = b * SLOT_CLASSES + actor.slot;
+            let row = b * SLOT_CLASSES + keyframe.drawn_slot(actor);
             presence[row] = 1;
             pose[row] = actor.pose as u32;
             for (t, &value) in actor.traits.iter().enumerate() {
@@ -255,6 +255,37 @@ pub struct AttributeAccuracy {
     pub cases: usize,
     /// Share read right.
     pub accuracy: f64,
+    /// The same per shot type (wide, medium, close-up), `None` where it had no case:
+    /// faces are a few pixels in a wide shot and fill a close-up, so this tells whether a
+    /// shortfall is resolution or something else.
+    pub by_shot_type: [Option<f64>; SHOT_TYPE_CLASSES],
+}
+
+/// Right and scored cases of one attribute, per shot type.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    right: [usize; SHOT_TYPE_CLASSES],
+    cases: [usize; SHOT_TYPE_CLASSES],
+}
+
+impl Tally {
+    fn add(&mut self, shot_type: usize, right: bool) {
+        self.right[shot_type] += usize::from(right);
+        self.cases[shot_type] += 1;
+    }
+
+    fn accuracy(&self, attribute: String) -> AttributeAccuracy {
+        let share = |right: usize, cases: usize| right as f64 / cases.max(1) as f64;
+        let cases = self.cases.iter().sum();
+        AttributeAccuracy {
+            attribute,
+            cases,
+            accuracy: share(self.right.iter().sum(), cases),
+            by_shot_type: std::array::from_fn(|s| {
+                (self.cases[s] > 0).then(|| share(self.right[s], self.cases[s]))
+            }),
+        }
+    }
 }
 
 /// Reads every keyframe of `dataset` (unaugmented) and scores each attribute.
@@ -269,8 +300,7 @@ pub fn evaluate_evaluator(
         .chain(["presence".to_owned(), "pose".to_owned()])
         .chain(TRAIT_NAMES.iter().map(|n| n.to_string()))
         .collect();
-    let mut right = vec![0usize; names.len()];
-    let mut cases = vec![0usize; names.len()];
+    let mut tallies = vec![Tally::default(); names.len()];
     let indices: Vec<usize> = (0..dataset.len()).collect();
     for chunk in indices.chunks(64) {
         let (images, labels) = load_batch(
@@ -286,42 +316,36 @@ pub fn evaluate_evaluator(
             t.reshape(((), classes))?.argmax(D::Minus1)?.to_vec1()
         };
         let targets = targets(&labels)?;
+        // The shot type of every keyframe, and of every slot row (keyframe-major).
+        let shot_of_row = |row: usize| labels[row / SLOT_CLASSES].shot_type;
         for (a, (logits, target)) in reading.scene.iter().zip(&targets.scene).enumerate() {
-            for (p, t) in argmax(logits)?.iter().zip(target.to_vec1::<u32>()?) {
-                right[a] += usize::from(*p == t);
-                cases[a] += 1;
+            for (k, (p, t)) in argmax(logits)?
+                .iter()
+                .zip(target.to_vec1::<u32>()?)
+                .enumerate()
+            {
+                tallies[a].add(labels[k].shot_type, *p == t);
             }
         }
         let present: Vec<u32> = targets.presence.to_vec1()?;
         let base = SCENE.len();
-        for (p, t) in argmax(&reading.presence)?.iter().zip(&present) {
-            right[base] += usize::from(p == t);
-            cases[base] += 1;
+        for (row, (p, t)) in argmax(&reading.presence)?.iter().zip(&present).enumerate() {
+            tallies[base].add(shot_of_row(row), p == t);
         }
         let per_character = std::iter::once((&reading.pose, &targets.pose))
             .chain(reading.traits.iter().zip(&targets.traits));
         for (k, (logits, target)) in per_character.enumerate() {
-            let index = base + 1 + k;
-            for ((p, t), here) in argmax(logits)?
-                .iter()
-                .zip(target.to_vec1::<u32>()?)
-                .zip(&present)
-            {
-                if *here == 1 {
-                    right[index] += usize::from(*p == t);
-                    cases[index] += 1;
-                }
+            let predicted = argmax(logits)?;
+            let target = target.to_vec1::<u32>()?;
+            for row in (0..present.len()).filter(|&row| present[row] == 1) {
+                tallies[base + 1 + k].add(shot_of_row(row), predicted[row] == target[row]);
             }
         }
         progress(chunk.len());
     }
     Ok(names
         .into_iter()
-        .zip(right.iter().zip(&cases))
-        .map(|(attribute, (&right, &cases))| AttributeAccuracy {
-            attribute,
-            cases,
-            accuracy: right as f64 / cases.max(1) as f64,
-        })
+        .zip(&tallies)
+        .map(|(attribute, tally)| tally.accuracy(attribute))
         .collect())
 }

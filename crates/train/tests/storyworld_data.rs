@@ -121,6 +121,40 @@ fn each_split_finds_its_keyframes_with_their_labels() {
     ));
 }
 
+/// The slot a reader of the picture can tell: left, centre or right as drawn, and the
+/// middle in a close-up, which draws one character there whatever its slot in the scene.
+#[test]
+fn drawn_slots_follow_where_figures_are_drawn() {
+    let dataset = train(dataset());
+    let centre = |b: [f32; 4]| (b[0] + b[2]) / 2.0;
+    let (mut close_ups, mut groups) = (0, 0);
+    for item in dataset.items() {
+        let labels = &item.labels;
+        if labels.shot_type == 2 {
+            for actor in &labels.actors {
+                assert_eq!(labels.drawn_slot(actor), 1, "{}", item.path.display());
+                let x = centre(actor.face_box) / SIZE as f32;
+                assert!(
+                    (0.25..0.75).contains(&x),
+                    "{}: face at {x}",
+                    item.path.display()
+                );
+                close_ups += 1;
+            }
+        } else {
+            let mut by_x: Vec<_> = labels.actors.iter().collect();
+            by_x.sort_by(|a, b| centre(a.bbox).total_cmp(&centre(b.bbox)));
+            let slots: Vec<usize> = by_x.iter().map(|a| labels.drawn_slot(a)).collect();
+            assert!(slots.is_sorted(), "{}: {slots:?}", item.path.display());
+            groups += usize::from(slots.len() > 1);
+        }
+    }
+    assert!(
+        close_ups > 0 && groups > 0,
+        "{close_ups} close-ups, {groups} groups"
+    );
+}
+
 #[test]
 fn errors_name_the_file_and_line() {
     let copy = dataset_copy();

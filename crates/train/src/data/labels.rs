@@ -272,6 +272,17 @@ impl KeyframeLabels {
         }
     }
 
+    /// The slot class where `actor` is drawn: its slot, except in a close-up, which draws
+    /// its one character in the middle whatever its slot. What a reader of the picture can
+    /// tell, so the evaluator learns and is scored on this.
+    pub fn drawn_slot(&self, actor: &ActorLabels) -> usize {
+        if SHOT_TYPES.get(self.shot_type) == Some(&ShotType::CloseUp) {
+            slot_index(Slot::Centre)
+        } else {
+            actor.slot
+        }
+    }
+
     /// The labels with every box passed through `f` (for crops and resizes).
     pub fn map_boxes(&self, f: impl Fn(PixelBox) -> PixelBox) -> KeyframeLabels {
         KeyframeLabels {
