@@ -80,6 +80,15 @@ pub enum EvalCommand {
     /// Clips are taken evenly across the split, so the same command measures the same clips
     /// every time. Writes scores.json and clips.png (true clips above generated ones).
     Animator(EvalAnimatorArgs),
+    /// How well a film's keyframes show what each shot of a StoryWorld film asks for, as the
+    /// evaluator reads them: adherence (place, time, style, shot type), presence F1,
+    /// identity accuracy (each character's traits) and identity consistency (one
+    /// character's embeddings across shots, by distance between them).
+    ///
+    /// Scores the film's own keyframes (the ground truth) or, with --keyframes, those a run
+    /// made from its script. Writes scores.json into the output directory and prints a
+    /// table.
+    Film(crate::eval_film::EvalFilmArgs),
 }
 
 #[derive(Args)]
@@ -176,6 +185,7 @@ pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
         EvalCommand::Renderer(args) => renderer(args),
         EvalCommand::Evaluator(args) => evaluator(args),
         EvalCommand::Animator(args) => animator(args),
+        EvalCommand::Film(args) => crate::eval_film::run(args),
     }
 }
 

@@ -4,6 +4,7 @@ mod animate_cmd;
 mod cast;
 mod demo;
 mod eval_cmd;
+mod eval_film;
 mod generate_cmd;
 mod movie_cmd;
 mod plan_cmd;

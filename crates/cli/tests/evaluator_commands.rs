@@ -60,6 +60,99 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
         }
     }
 
+    // A film's keyframes scored against its labels: the film's own (the ground truth) ...
+    let film = first_test_film(&dir.path().join("data"));
+    let film_arg = film.display().to_string();
+    let model = path("run/model");
+    let out = ok(moviedreamer(&[
+        "eval",
+        "film",
+        "--film",
+        &film_arg,
+        "--model",
+        &model,
+        "-o",
+        &path("film"),
+    ]));
+    for metric in [
+        "| adherence: location |",
+        "| presence F1",
+        "| identity accuracy",
+    ] {
+        assert!(out.contains(metric), "{out}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path("film/scores.json")).unwrap()).unwrap();
+    assert_eq!(report["scores"]["shots"].as_u64(), Some(4));
+    let adherence = report["scores"]["adherence"].as_array().unwrap();
+    assert!(
+        adherence
+            .iter()
+            .all(|a| (0.0..=1.0).contains(&a.as_f64().unwrap()))
+    );
+
+    // ... or a run's, which must hold a keyframe for every shot, at the evaluator's size.
+    let run = dir.path().join("run-keyframes");
+    std::fs::create_dir_all(&run).unwrap();
+    for shot in 0..3 {
+        let name = format!("{shot:06}.png");
+        std::fs::copy(film.join("keyframes").join(&name), run.join(&name)).unwrap();
+    }
+    let run_arg = run.display().to_string();
+    let film_eval = |keyframes: &str| {
+        moviedreamer(&[
+            "eval",
+            "film",
+            "--film",
+            &film_arg,
+            "--keyframes",
+            keyframes,
+            "--model",
+            &model,
+            "-o",
+            &path("film-run"),
+        ])
+    };
+    let missing = film_eval(&run_arg);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("the keyframe of shot 3") && stderr.contains("000003.png"),
+        "{stderr}"
+    );
+    image::RgbImage::new(16, 16)
+        .save(run.join("000003.png"))
+        .unwrap();
+    let small = film_eval(&run_arg);
+    let stderr = String::from_utf8_lossy(&small.stderr);
+    assert!(
+        stderr.contains("the keyframe is 16×16 but the evaluator reads 32×32"),
+        "{stderr}"
+    );
+    std::fs::copy(film.join("keyframes/000003.png"), run.join("000003.png")).unwrap();
+    ok(film_eval(&run_arg));
+
+    // A damaged labels file is named with its line.
+    let damaged = dir.path().join("damaged-film");
+    std::fs::create_dir_all(&damaged).unwrap();
+    let labels = std::fs::read_to_string(film.join("labels.jsonl")).unwrap();
+    let labels = labels.replacen("\"shot_type\":\"", "\"shot_type\":\"x", 1);
+    std::fs::write(damaged.join("labels.jsonl"), labels).unwrap();
+    let bad = moviedreamer(&[
+        "eval",
+        "film",
+        "--film",
+        &damaged.display().to_string(),
+        "--keyframes",
+        &run_arg,
+        "--model",
+        &model,
+        "-o",
+        &path("film-bad"),
+    ]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("labels.jsonl:1:"), "{stderr}");
+
     // The evaluator reads the size it was trained at, and says so.
     small_world(&dir.path().join("big"), 2, 64);
     let wrong = moviedreamer(&[
@@ -91,4 +184,14 @@ fn labels_by_shot_type(data: &std::path::Path) -> [usize; 3] {
         }
     }
     counts
+}
+
+/// The first film folder of the dataset's test split.
+fn first_test_film(data: &std::path::Path) -> std::path::PathBuf {
+    let mut films: Vec<_> = std::fs::read_dir(data.join("test"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    films.sort();
+    films.remove(0)
 }

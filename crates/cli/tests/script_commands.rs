@@ -243,6 +243,7 @@ fn every_command_explains_itself() {
         vec!["eval", "renderer", "--help"],
         vec!["eval", "evaluator", "--help"],
         vec!["eval", "animator", "--help"],
+        vec!["eval", "film", "--help"],
     ] {
         let output = moviedreamer(&args);
         assert!(output.status.success(), "{args:?}");

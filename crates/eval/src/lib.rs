@@ -1,5 +1,6 @@
-//! Measuring moviedreamer: image metrics now; the StoryWorld benchmark (an evaluator
-//! network scoring place, time, style, shot type and identities) later.
+//! Measuring moviedreamer: image metrics, and the metrics of a film's keyframes against its
+//! script ([`film`]) from what the evaluator network reads in them.
 
+pub mod film;
 pub mod image_metrics;
 pub mod reconstruction;

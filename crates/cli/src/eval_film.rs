@@ -1,0 +1,217 @@
+//! `moviedreamer eval film`: the evaluator reads a film's keyframes, and the film's metrics
+//! ([`moviedreamer_eval::film`]) compare them with what each shot of a StoryWorld film asks.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use candle_core::{D, Tensor};
+use clap::Args;
+use moviedreamer_eval::film::{
+    ExpectedCharacter, ExpectedShot, FilmScores, ReadShot, ReadSlot, SCENE_ATTRIBUTES, SLOTS,
+    score_film,
+};
+use moviedreamer_models::evaluator::{Evaluator, Reading};
+use moviedreamer_train::data::labels::parse_label_line;
+use moviedreamer_train::data::{KeyframeLabels, to_tensor};
+use serde_json::json;
+
+use crate::load_trained;
+
+#[derive(Args)]
+pub struct EvalFilmArgs {
+    /// A StoryWorld film folder (`labels.jsonl` says what each shot shows), e.g. one of a
+    /// dataset's test films.
+    #[arg(long)]
+    film: PathBuf,
+    /// Folder of the keyframes to score, `000000.png` for the first shot (as `render` and
+    /// `generate` write them: RUN/render/keyframes). Default: the film's own keyframes, the
+    /// ground truth.
+    #[arg(long)]
+    keyframes: Option<PathBuf>,
+    /// The evaluator's model directory.
+    #[arg(long, default_value = "runs/evaluator/model")]
+    model: PathBuf,
+    /// Output directory.
+    #[arg(long, short, default_value = "runs/eval-film")]
+    out: PathBuf,
+}
+
+/// Keyframes read at once.
+const BATCH: usize = 64;
+
+pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
+    let model = load_trained(&args.model, "evaluator", Evaluator::load)?;
+    let expected = expected_shots(&args.film)?;
+    let keyframes = args
+        .keyframes
+        .clone()
+        .unwrap_or_else(|| args.film.join("keyframes"));
+    let read = read_keyframes(&model, &keyframes, expected.len())?;
+    let scores = score_film(&expected, &read)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let report = json!({
+        "film": args.film,
+        "keyframes": keyframes,
+        "model": args.model,
+        "scores": scores,
+    });
+    let path = args.out.join("scores.json");
+    moviedreamer_pipeline::write_atomically(
+        &path,
+        serde_json::to_string_pretty(&report)?.as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    print_table(&scores);
+    println!("wrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What every shot of the film asks for, from its `labels.jsonl`, in shot order.
+fn expected_shots(film: &Path) -> anyhow::Result<Vec<ExpectedShot>> {
+    let path = film.join("labels.jsonl");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {} (--film takes a StoryWorld film folder, as `moviedreamer world generate` writes)",
+            path.display()
+        )
+    })?;
+    let mut shots = Vec::new();
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let parsed = parse_label_line(line)
+            .map_err(|problem| anyhow::anyhow!("{}:{}: {problem}", path.display(), number + 1))?;
+        if parsed.shot != shots.len() {
+            bail!(
+                "{}:{}: shot {} where shot {} was expected (one line per shot, in order from 0)",
+                path.display(),
+                number + 1,
+                parsed.shot,
+                shots.len()
+            );
+        }
+        shots.push(expected_shot(&parsed.labels));
+    }
+    if shots.is_empty() {
+        bail!("{} lists no shot", path.display());
+    }
+    Ok(shots)
+}
+
+fn expected_shot(labels: &KeyframeLabels) -> ExpectedShot {
+    let mut slots: [Option<ExpectedCharacter>; SLOTS] = Default::default();
+    for actor in &labels.actors {
+        slots[labels.drawn_slot(actor)] = Some(ExpectedCharacter {
+            id: actor.id.clone(),
+            traits: actor.traits.to_vec(),
+        });
+    }
+    ExpectedShot {
+        scene: [labels.location, labels.time, labels.style, labels.shot_type],
+        slots,
+    }
+}
+
+/// The evaluator's readings of `keyframes/000000.png` … for `shots` shots.
+fn read_keyframes(
+    model: &Evaluator,
+    keyframes: &Path,
+    shots: usize,
+) -> anyhow::Result<Vec<ReadShot>> {
+    let size = model.config().image_size as u32;
+    let mut read = Vec::with_capacity(shots);
+    for start in (0..shots).step_by(BATCH) {
+        let mut pictures = Vec::new();
+        for shot in start..(start + BATCH).min(shots) {
+            let path = keyframes.join(format!("{shot:06}.png"));
+            let picture = image::open(&path)
+                .with_context(|| {
+                    format!(
+                        "cannot read the keyframe of shot {shot}: {}",
+                        path.display()
+                    )
+                })?
+                .to_rgb8();
+            if picture.dimensions() != (size, size) {
+                bail!(
+                    "{}: the keyframe is {}×{} but the evaluator reads {size}×{size} pictures",
+                    path.display(),
+                    picture.width(),
+                    picture.height()
+                );
+            }
+            pictures.push(picture);
+        }
+        let reading = model.forward(&to_tensor(&pictures, &candle_core::Device::Cpu)?, false)?;
+        read.extend(readings(&reading)?);
+    }
+    Ok(read)
+}
+
+/// A batch's logits as class readings and identity embeddings, keyframe by keyframe.
+fn readings(reading: &Reading) -> candle_core::Result<Vec<ReadShot>> {
+    let argmax = |t: &Tensor| t.argmax(D::Minus1)?.to_dtype(candle_core::DType::U32);
+    let scene: Vec<Vec<u32>> = reading
+        .scene
+        .iter()
+        .map(|logits| argmax(logits)?.to_vec1())
+        .collect::<candle_core::Result<_>>()?;
+    let presence: Vec<Vec<u32>> = argmax(&reading.presence)?.to_vec2()?;
+    let traits: Vec<Vec<Vec<u32>>> = reading
+        .traits
+        .iter()
+        .map(|logits| argmax(logits)?.to_vec2())
+        .collect::<candle_core::Result<_>>()?;
+    let embeddings: Vec<Vec<Vec<f32>>> = reading.identity_embeddings()?.to_vec3()?;
+    Ok((0..presence.len())
+        .map(|k| ReadShot {
+            scene: std::array::from_fn(|a| scene[a][k] as usize),
+            slots: std::array::from_fn(|s| ReadSlot {
+                present: presence[k][s] == 1,
+                traits: traits.iter().map(|t| t[k][s] as usize).collect(),
+                embedding: embeddings[k][s].clone(),
+            }),
+        })
+        .collect())
+}
+
+fn print_table(scores: &FilmScores) {
+    let percent = |share: f64| format!("{:.1} %", 100.0 * share);
+    let optional =
+        |share: Option<f64>, format: &dyn Fn(f64) -> String| share.map_or("–".to_owned(), format);
+    println!("| metric | value |\n| --- | ---: |");
+    println!("| shots | {} |", scores.shots);
+    for (name, share) in SCENE_ATTRIBUTES.iter().zip(scores.adherence) {
+        println!("| adherence: {name} | {} |", percent(share));
+    }
+    let presence = &scores.presence;
+    println!(
+        "| presence F1 (precision, recall) | {} ({}, {}) |",
+        percent(presence.f1),
+        percent(presence.precision),
+        percent(presence.recall)
+    );
+    println!(
+        "| identity accuracy (traits) | {} |",
+        optional(scores.identity_accuracy, &percent)
+    );
+    println!(
+        "| identity consistency (cosine) | {} |",
+        optional(scores.consistency, &|c| format!("{c:.3}"))
+    );
+    for bucket in &scores.consistency_by_distance {
+        let range = match bucket.to {
+            Some(to) if to == bucket.from => format!("{to}"),
+            Some(to) => format!("{}–{to}", bucket.from),
+            None => format!("{}+", bucket.from),
+        };
+        println!(
+            "| consistency, shots {range} apart ({} pairs) | {:.3} |",
+            bucket.pairs, bucket.cosine
+        );
+    }
+}

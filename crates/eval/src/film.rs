@@ -1,0 +1,372 @@
+//! How well a film's keyframes show what its script asked for (issue #9, part 2), from what
+//! the evaluator reads in them.
+//!
+//! Plain numbers in, plain numbers out: the caller runs the evaluator and turns a script or
+//! a StoryWorld film's labels into [`ExpectedShot`]s, so the metrics are testable without a
+//! network and the same for every stage that makes keyframes.
+//!
+//! - **Adherence**: the share of shots whose place, time, style and shot type are read as
+//!   asked.
+//! - **Presence**: precision, recall and F1 of "someone stands in this slot", over every
+//!   slot of every shot.
+//! - **Identity accuracy**: the share of a character's traits read right in the slot where
+//!   it should stand, over every character of every shot. A character's reference (its
+//!   portrait) shows exactly its traits, so its traits are what it is compared with.
+//! - **Identity consistency**: the cosine between the evaluator's identity embeddings of one
+//!   character in two shots, over every pair of shots that show it, overall and by how far
+//!   apart the two shots are (a film that forgets its characters decays with distance).
+
+use serde::Serialize;
+
+/// Scene attributes, in the order of [`ExpectedShot::scene`].
+pub const SCENE_ATTRIBUTES: [&str; 4] = ["location", "time", "style", "shot_type"];
+
+/// Slots a character can stand in (left, centre, right).
+pub const SLOTS: usize = 3;
+
+/// Distances between shots (in shots) that the consistency is reported for: 1, 2–4, 5–16,
+/// 17–64, 65–256 and more.
+const DISTANCE_BUCKETS: [(usize, usize); 6] = [
+    (1, 1),
+    (2, 4),
+    (5, 16),
+    (17, 64),
+    (65, 256),
+    (257, usize::MAX),
+];
+
+/// A character a shot asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedCharacter {
+    /// Its id in the film's cast: the same id in two shots is the same character.
+    pub id: String,
+    /// Its trait classes, in the evaluator's trait order.
+    pub traits: Vec<usize>,
+}
+
+/// What one shot asks to see, as class indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedShot {
+    /// Location, time, style and shot type ([`SCENE_ATTRIBUTES`]).
+    pub scene: [usize; 4],
+    /// Who should stand in each slot as drawn (a close-up's one character in the centre).
+    pub slots: [Option<ExpectedCharacter>; SLOTS],
+}
+
+/// What the evaluator read in one slot of a keyframe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadSlot {
+    /// Whether it reads someone there.
+    pub present: bool,
+    /// The trait classes it reads there, in its trait order.
+    pub traits: Vec<usize>,
+    /// Its identity embedding of the slot (unit length).
+    pub embedding: Vec<f32>,
+}
+
+/// What the evaluator read in one keyframe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadShot {
+    /// Location, time, style and shot type ([`SCENE_ATTRIBUTES`]).
+    pub scene: [usize; 4],
+    /// Per slot.
+    pub slots: [ReadSlot; SLOTS],
+}
+
+/// Precision, recall and F1 of presence over all slots.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PresenceScores {
+    /// Of the slots read as occupied, the share that should be.
+    pub precision: f64,
+    /// Of the slots that should be occupied, the share read so.
+    pub recall: f64,
+    /// Their harmonic mean.
+    pub f1: f64,
+}
+
+/// Identity consistency for shots a range of distances apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConsistencyAtDistance {
+    /// Smallest distance in shots.
+    pub from: usize,
+    /// Largest distance in shots, `None` for no limit.
+    pub to: Option<usize>,
+    /// Pairs of shots of one character that far apart.
+    pub pairs: usize,
+    /// Their mean cosine.
+    pub cosine: f64,
+}
+
+/// Every metric of one film.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FilmScores {
+    /// Shots scored.
+    pub shots: usize,
+    /// Per scene attribute ([`SCENE_ATTRIBUTES`]), the share read as asked.
+    pub adherence: [f64; 4],
+    /// Whether the right slots are occupied.
+    pub presence: PresenceScores,
+    /// Share of the asked-for characters' traits read right in their slots; `None` when no
+    /// shot asks for anyone.
+    pub identity_accuracy: Option<f64>,
+    /// Mean cosine between one character's embeddings in two shots, over all such pairs;
+    /// `None` when no character appears twice.
+    pub consistency: Option<f64>,
+    /// The same by distance between the shots (ranges with no pair left out).
+    pub consistency_by_distance: Vec<ConsistencyAtDistance>,
+}
+
+/// The film and its readings have different numbers of shots, or a reading has a different
+/// number of traits than the script asks about.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Mismatch(String);
+
+/// Scores the readings of a film's keyframes, shot by shot, against what each shot asks.
+pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmScores, Mismatch> {
+    if expected.len() != read.len() {
+        return Err(Mismatch(format!(
+            "the film has {} shots but {} keyframes were read",
+            expected.len(),
+            read.len()
+        )));
+    }
+    let shots = expected.len();
+    let share = |right: usize, cases: usize| right as f64 / cases.max(1) as f64;
+
+    let adherence = std::array::from_fn(|a| {
+        let right = expected
+            .iter()
+            .zip(read)
+            .filter(|(e, r)| e.scene[a] == r.scene[a])
+            .count();
+        share(right, shots)
+    });
+
+    let (mut true_positive, mut read_present, mut asked) = (0, 0, 0);
+    let (mut traits_right, mut traits_asked) = (0, 0);
+    // Per character id: (shot index, embedding) of every shot that asks for it.
+    let mut appearances: Vec<(&str, Vec<(usize, &[f32])>)> = Vec::new();
+    for (index, (e, r)) in expected.iter().zip(read).enumerate() {
+        for (want, got) in e.slots.iter().zip(&r.slots) {
+            read_present += usize::from(got.present);
+            let Some(character) = want else { continue };
+            asked += 1;
+            true_positive += usize::from(got.present);
+            if character.traits.len() != got.traits.len() {
+                return Err(Mismatch(format!(
+                    "shot {index}: {} traits asked for {} but {} read",
+                    character.traits.len(),
+                    character.id,
+                    got.traits.len()
+                )));
+            }
+            traits_asked += character.traits.len();
+            traits_right += character
+                .traits
+                .iter()
+                .zip(&got.traits)
+                .filter(|(a, b)| a == b)
+                .count();
+            match appearances.iter_mut().find(|(id, _)| *id == character.id) {
+                Some((_, seen)) => seen.push((index, &got.embedding)),
+                None => appearances.push((&character.id, vec![(index, &got.embedding)])),
+            }
+        }
+    }
+    // Nothing read where nothing was asked is no false positive and no miss.
+    let precision = if read_present == 0 {
+        1.0
+    } else {
+        share(true_positive, read_present)
+    };
+    let recall = if asked == 0 {
+        1.0
+    } else {
+        share(true_positive, asked)
+    };
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+
+    let mut buckets = [(0usize, 0.0f64); DISTANCE_BUCKETS.len()];
+    for (_, seen) in &appearances {
+        for (i, (a, ea)) in seen.iter().enumerate() {
+            for (b, eb) in &seen[i + 1..] {
+                let distance = b - a;
+                let bucket = DISTANCE_BUCKETS
+                    .iter()
+                    .position(|&(from, to)| (from..=to).contains(&distance))
+                    .expect("the buckets cover every distance from 1");
+                buckets[bucket].0 += 1;
+                buckets[bucket].1 += cosine(ea, eb);
+            }
+        }
+    }
+    let pairs: usize = buckets.iter().map(|b| b.0).sum();
+    let total: f64 = buckets.iter().map(|b| b.1).sum();
+
+    Ok(FilmScores {
+        shots,
+        adherence,
+        presence: PresenceScores {
+            precision,
+            recall,
+            f1,
+        },
+        identity_accuracy: (traits_asked > 0).then(|| share(traits_right, traits_asked)),
+        consistency: (pairs > 0).then(|| total / pairs as f64),
+        consistency_by_distance: DISTANCE_BUCKETS
+            .iter()
+            .zip(buckets)
+            .filter(|(_, (pairs, _))| *pairs > 0)
+            .map(|(&(from, to), (pairs, sum))| ConsistencyAtDistance {
+                from,
+                to: (to != usize::MAX).then_some(to),
+                pairs,
+                cosine: sum / pairs as f64,
+            })
+            .collect(),
+    })
+}
+
+/// Cosine of two vectors (0 when either is zero).
+fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let denominator = norm(a) * norm(b);
+    if denominator > 0.0 {
+        dot / denominator
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn character(id: &str, traits: &[usize]) -> Option<ExpectedCharacter> {
+        Some(ExpectedCharacter {
+            id: id.into(),
+            traits: traits.to_vec(),
+        })
+    }
+
+    fn slot(present: bool, traits: &[usize], embedding: &[f32]) -> ReadSlot {
+        ReadSlot {
+            present,
+            traits: traits.to_vec(),
+            embedding: embedding.to_vec(),
+        }
+    }
+
+    fn empty() -> ReadSlot {
+        slot(false, &[0, 0], &[0.0, 1.0])
+    }
+
+    /// Three shots of two characters: every number worked out by hand.
+    #[test]
+    fn scores_match_a_film_worked_by_hand() {
+        let expected = vec![
+            ExpectedShot {
+                scene: [0, 1, 2, 0],
+                slots: [character("ana", &[1, 2]), None, character("bo", &[3, 4])],
+            },
+            ExpectedShot {
+                scene: [0, 1, 2, 2],
+                slots: [None, character("ana", &[1, 2]), None],
+            },
+            ExpectedShot {
+                scene: [0, 0, 2, 1],
+                slots: [character("ana", &[1, 2]), None, None],
+            },
+        ];
+        let read = vec![
+            ReadShot {
+                // Everything right; bo's second trait wrong.
+                scene: [0, 1, 2, 0],
+                slots: [
+                    slot(true, &[1, 2], &[1.0, 0.0]),
+                    empty(),
+                    slot(true, &[3, 0], &[0.0, 1.0]),
+                ],
+            },
+            ReadShot {
+                // Shot type wrong; ana missed in the centre, someone read on the right.
+                scene: [0, 1, 2, 1],
+                slots: [
+                    empty(),
+                    slot(false, &[1, 0], &[0.6, 0.8]),
+                    slot(true, &[0, 0], &[1.0, 0.0]),
+                ],
+            },
+            ReadShot {
+                // Time wrong.
+                scene: [0, 1, 2, 1],
+                slots: [slot(true, &[1, 2], &[1.0, 0.0]), empty(), empty()],
+            },
+        ];
+        let scores = score_film(&expected, &read).unwrap();
+        assert_eq!(scores.shots, 3);
+        assert_eq!(scores.adherence, [1.0, 2.0 / 3.0, 1.0, 2.0 / 3.0]);
+        // Read present: 4 slots, of which 3 asked; asked: 4 slots, 3 read.
+        assert_eq!(scores.presence.precision, 0.75);
+        assert_eq!(scores.presence.recall, 0.75);
+        assert!((scores.presence.f1 - 0.75).abs() < 1e-12);
+        // Traits asked: 4 characters × 2 = 8; wrong: bo's second, ana's second in shot 1.
+        assert_eq!(scores.identity_accuracy, Some(6.0 / 8.0));
+        // ana in shots 0, 1, 2: pairs (0,1) cos 0.6 at distance 1, (1,2) cos 0.6 at 1,
+        // (0,2) cos 1 at 2; bo appears once.
+        assert!((scores.consistency.unwrap() - 2.2 / 3.0).abs() < 1e-6);
+        let by_distance = &scores.consistency_by_distance;
+        assert_eq!(by_distance.len(), 2);
+        assert_eq!(
+            (by_distance[0].from, by_distance[0].to, by_distance[0].pairs),
+            (1, Some(1), 2)
+        );
+        assert!((by_distance[0].cosine - 0.6).abs() < 1e-6);
+        assert_eq!(
+            (by_distance[1].from, by_distance[1].to, by_distance[1].pairs),
+            (2, Some(4), 1)
+        );
+        assert!((by_distance[1].cosine - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_film_with_nobody_has_no_identity_scores_and_mismatches_are_named() {
+        let expected = vec![ExpectedShot {
+            scene: [0; 4],
+            slots: [None, None, None],
+        }];
+        let read = vec![ReadShot {
+            scene: [0; 4],
+            slots: [empty(), empty(), empty()],
+        }];
+        let scores = score_film(&expected, &read).unwrap();
+        assert_eq!(scores.identity_accuracy, None);
+        assert_eq!(scores.consistency, None);
+        assert!(scores.consistency_by_distance.is_empty());
+        // Nobody asked and nobody read: presence is perfect.
+        assert_eq!(scores.presence.f1, 1.0);
+
+        let error = score_film(&expected, &[]).unwrap_err();
+        assert!(
+            error.to_string().contains("1 shots but 0 keyframes"),
+            "{error}"
+        );
+        let asks = vec![ExpectedShot {
+            scene: [0; 4],
+            slots: [character("ana", &[1, 2, 3]), None, None],
+        }];
+        let error = score_film(&asks, &read).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("3 traits asked for ana but 2 read"),
+            "{error}"
+        );
+    }
+}
