@@ -145,8 +145,8 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
 
     let (mut true_positive, mut read_present, mut asked) = (0, 0, 0);
     let (mut traits_right, mut traits_asked) = (0, 0);
-    // Per character id: (shot index, embedding) of every shot that asks for it.
-    let mut appearances: Vec<(&str, Vec<(usize, &[f32])>)> = Vec::new();
+    // Per character id, every shot that asks for it and the embedding read there.
+    let mut appearances: Vec<(&str, Vec<Appearance>)> = Vec::new();
     for (index, (e, r)) in expected.iter().zip(read).enumerate() {
         for (want, got) in e.slots.iter().zip(&r.slots) {
             read_present += usize::from(got.present);
@@ -231,6 +231,9 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
             .collect(),
     })
 }
+
+/// A shot index and the identity embedding read there.
+type Appearance<'a> = (usize, &'a [f32]);
 
 /// Cosine of two vectors (0 when either is zero).
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
