@@ -30,11 +30,10 @@ use std::time::Instant;
 
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, VarMap, linear};
-use moviedreamer_models::tokenizer::{Decoder, Encoder, TokenizerConfig};
+use moviedreamer_models::tokenizer::{Decoder, Encoder, QueryCompressor, TokenizerConfig};
 use moviedreamer_nn::init::{SMALL, seeded_var_builder};
 use moviedreamer_nn::layers::{
-    Attention, AttentionConfig, DitBlock, DitBlockConfig, LayerNorm, Mlp, TransformerBlock,
-    patchify, sincos_positions_2d,
+    DitBlock, DitBlockConfig, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
 };
 use moviedreamer_storyworld::identity::Split;
 use moviedreamer_train::data::{Augment, KeyframeDataset, load_batch, training_batches};
@@ -105,13 +104,7 @@ struct ConvAutoencoder {
     project: Linear,
     positions: Tensor,
     encoder: Vec<TransformerBlock>,
-    queries: Tensor,
-    norm_queries: LayerNorm,
-    norm_features: LayerNorm,
-    compress: Attention,
-    norm_mlp: LayerNorm,
-    mlp: Mlp,
-    tokens_out: Linear,
+    compressor: QueryCompressor,
     context: Linear,
     token_positions: Tensor,
     pooled: Linear,
@@ -127,13 +120,6 @@ struct ConvAutoencoder {
 impl ConvAutoencoder {
     fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         let (width, decoder_width) = (cfg.encoder_dim, cfg.decoder_dim);
-        let compress = AttentionConfig {
-            dim: width,
-            heads: cfg.encoder_heads,
-            kv_heads: cfg.encoder_heads,
-            context_dim: None,
-            bias: true,
-        };
         let block = DitBlockConfig {
             dim: decoder_width,
             heads: cfg.decoder_heads,
@@ -158,13 +144,7 @@ impl ConvAutoencoder {
                     )
                 })
                 .collect::<Result<_>>()?,
-            queries: vb.get_with_hints((1, cfg.tokens, width), "queries", SMALL)?,
-            norm_queries: LayerNorm::new(width, true, 1e-6, vb.pp("norm_queries"))?,
-            norm_features: LayerNorm::new(width, true, 1e-6, vb.pp("norm_features"))?,
-            compress: Attention::new(&compress, vb.pp("compress"))?,
-            norm_mlp: LayerNorm::new(width, true, 1e-6, vb.pp("norm_mlp"))?,
-            mlp: Mlp::new(width, 4 * width, vb.pp("mlp"))?,
-            tokens_out: linear(width, cfg.token_dim, vb.pp("tokens_out"))?,
+            compressor: QueryCompressor::new(cfg, vb.pp("compressor"))?,
             context: linear(cfg.token_dim, decoder_width, vb.pp("context"))?,
             token_positions: vb.get_with_hints(
                 (1, cfg.tokens, decoder_width),
@@ -200,17 +180,7 @@ impl ConvAutoencoder {
         for block in &self.encoder {
             x = block.forward(&x, None, true)?;
         }
-        let features = self.norm_features.forward(&x, true)?;
-        let queries =
-            self.queries
-                .broadcast_as((batch, self.queries.dim(1)?, self.queries.dim(2)?))?;
-        let q = self.norm_queries.forward(&queries, true)?;
-        let tokens = (&queries
-            + self
-                .compress
-                .forward(&q, Some(&features), None, None, true)?)?;
-        let tokens = (&tokens + self.mlp.forward(&self.norm_mlp.forward(&tokens, true)?)?)?;
-        self.tokens_out.forward(&tokens)
+        self.compressor.forward(&x, true)
     }
 
     fn decode(&self, tokens: &Tensor) -> Result<Tensor> {

@@ -20,13 +20,7 @@ pub struct Encoder {
     embed: Linear,
     positions: Tensor,
     blocks: Vec<TransformerBlock>,
-    queries: Tensor,
-    norm_queries: LayerNorm,
-    norm_features: LayerNorm,
-    compress: Attention,
-    norm_mlp: LayerNorm,
-    mlp: Mlp,
-    out: Linear,
+    compressor: QueryCompressor,
 }
 
 impl Encoder {
@@ -40,6 +34,46 @@ impl Encoder {
                 TransformerBlock::new(dim, cfg.encoder_heads, 4.0, vb.pp(format!("blocks.{i}")))
             })
             .collect::<Result<_>>()?;
+        Ok(Encoder {
+            patch: cfg.encoder_patch,
+            embed: linear(patch_values, dim, vb.pp("embed"))?,
+            positions: sincos_positions_2d(grid, grid, dim, vb.device())?,
+            blocks,
+            compressor: QueryCompressor::new(cfg, vb)?,
+        })
+    }
+
+    /// (batch, channels, size, size) in [-1, 1] → (batch, tokens, token_dim).
+    pub fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
+        let mut x = self
+            .embed
+            .forward(&patchify(images, self.patch)?)?
+            .broadcast_add(&self.positions)?;
+        for block in &self.blocks {
+            x = block.forward(&x, None, train)?;
+        }
+        self.compressor.forward(&x, train)
+    }
+}
+
+/// The compressor: K learned queries cross-attend to the encoder's features, then an MLP
+/// and a projection to the token width, so any number of features becomes exactly K
+/// tokens. Its weights sit directly under the encoder's (`queries`, `compress.*`, …).
+#[derive(Debug, Clone)]
+pub struct QueryCompressor {
+    queries: Tensor,
+    norm_queries: LayerNorm,
+    norm_features: LayerNorm,
+    compress: Attention,
+    norm_mlp: LayerNorm,
+    mlp: Mlp,
+    out: Linear,
+}
+
+impl QueryCompressor {
+    /// `cfg.tokens` queries over features of width `cfg.encoder_dim`, under `vb`.
+    pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        let dim = cfg.encoder_dim;
         let compress = AttentionConfig {
             dim,
             heads: cfg.encoder_heads,
@@ -47,11 +81,7 @@ impl Encoder {
             context_dim: None,
             bias: true,
         };
-        Ok(Encoder {
-            patch: cfg.encoder_patch,
-            embed: linear(patch_values, dim, vb.pp("embed"))?,
-            positions: sincos_positions_2d(grid, grid, dim, vb.device())?,
-            blocks,
+        Ok(QueryCompressor {
             queries: vb.get_with_hints((1, cfg.tokens, dim), "queries", SMALL)?,
             norm_queries: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_queries"))?,
             norm_features: LayerNorm::new(dim, true, 1e-6, vb.pp("norm_features"))?,
@@ -62,17 +92,10 @@ impl Encoder {
         })
     }
 
-    /// (batch, channels, size, size) in [-1, 1] → (batch, tokens, token_dim).
-    pub fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
-        let batch = images.dim(0)?;
-        let mut x = self
-            .embed
-            .forward(&patchify(images, self.patch)?)?
-            .broadcast_add(&self.positions)?;
-        for block in &self.blocks {
-            x = block.forward(&x, None, train)?;
-        }
-        let features = self.norm_features.forward(&x, train)?;
+    /// Features (batch, n, encoder_dim) → tokens (batch, tokens, token_dim).
+    pub fn forward(&self, features: &Tensor, train: bool) -> Result<Tensor> {
+        let batch = features.dim(0)?;
+        let features = self.norm_features.forward(features, train)?;
         let queries =
             self.queries
                 .broadcast_as((batch, self.queries.dim(1)?, self.queries.dim(2)?))?;

@@ -23,7 +23,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 pub use decoder::Decoder;
-pub use encoder::Encoder;
+pub use encoder::{Encoder, QueryCompressor};
 
 /// Sizes and training settings of a tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
