@@ -191,7 +191,10 @@ pub fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
 
 /// Writes `report` as `scores.json` in `out` (made if missing), atomically, and returns its
 /// path.
-fn write_report(out: &std::path::Path, report: &serde_json::Value) -> anyhow::Result<PathBuf> {
+pub(crate) fn write_report(
+    out: &std::path::Path,
+    report: &serde_json::Value,
+) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let path = out.join("scores.json");
     write_atomically(&path, serde_json::to_string_pretty(report)?.as_bytes())?;

@@ -16,6 +16,7 @@ use moviedreamer_train::data::labels::parse_label_line;
 use moviedreamer_train::data::{KeyframeLabels, to_tensor};
 use serde_json::json;
 
+use crate::eval_cmd::write_report;
 use crate::load_trained;
 
 #[derive(Args)]
@@ -49,20 +50,13 @@ pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| args.film.join("keyframes"));
     let read = read_keyframes(&model, &keyframes, expected.len())?;
     let scores = score_film(&expected, &read)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
     let report = json!({
         "film": args.film,
         "keyframes": keyframes,
         "model": args.model,
         "scores": scores,
     });
-    let path = args.out.join("scores.json");
-    moviedreamer_pipeline::write_atomically(
-        &path,
-        serde_json::to_string_pretty(&report)?.as_bytes(),
-    )
-    .with_context(|| format!("cannot write {}", path.display()))?;
+    let path = write_report(&args.out, &report)?;
     print_table(&scores);
     println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
@@ -111,7 +105,7 @@ fn expected_shot(labels: &KeyframeLabels) -> ExpectedShot {
         });
     }
     ExpectedShot {
-        scene: [labels.location, labels.time, labels.style, labels.shot_type],
+        scene: labels.scene(),
         slots,
     }
 }

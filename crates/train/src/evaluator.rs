@@ -30,7 +30,7 @@ use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
 
-/// The scene attributes, in the order of [`scene_targets`].
+/// The scene attributes, in the order of [`KeyframeLabels::scene`].
 const SCENE: [(&str, usize); 4] = [
     ("location", LOCATION_CLASSES),
     ("time", TIME_CLASSES),
@@ -184,15 +184,11 @@ struct Targets {
     traits: Vec<Tensor>,
 }
 
-fn scene_targets(labels: &KeyframeLabels) -> [usize; 4] {
-    [labels.location, labels.time, labels.style, labels.shot_type]
-}
-
 fn targets(labels: &[KeyframeLabels]) -> candle_core::Result<Targets> {
     let device = Device::Cpu;
     let column = |values: Vec<u32>| Tensor::from_vec(values, labels.len(), &device);
     let scene = (0..SCENE.len())
-        .map(|a| column(labels.iter().map(|l| scene_targets(l)[a] as u32).collect()))
+        .map(|a| column(labels.iter().map(|l| l.scene()[a] as u32).collect()))
         .collect::<candle_core::Result<_>>()?;
     let rows = labels.len() * SLOT_CLASSES;
     let (mut presence, mut pose) = (vec![0u32; rows], vec![0u32; rows]);

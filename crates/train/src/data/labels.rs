@@ -272,6 +272,12 @@ impl KeyframeLabels {
         }
     }
 
+    /// Location, time, style and shot type, in that order: what the evaluator reads of
+    /// the whole keyframe.
+    pub fn scene(&self) -> [usize; 4] {
+        [self.location, self.time, self.style, self.shot_type]
+    }
+
     /// The slot class where `actor` is drawn: its slot, except in a close-up, which draws
     /// its one character in the middle whatever its slot. What a reader of the picture can
     /// tell, so the evaluator learns and is scored on this.
