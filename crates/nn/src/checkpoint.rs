@@ -183,6 +183,26 @@ pub fn load_weights_under(
     assign(&path, &tensors, &vars)
 }
 
+/// Sets the variables of `varmap` under `prefix` (a part of a larger model: the tokenizer's
+/// autoencoder) from the whole `model.safetensors` of that part's own model directory,
+/// whose names lack the prefix; names and shapes must match exactly.
+pub fn load_weights_as_part(
+    dir: &Path,
+    varmap: &VarMap,
+    prefix: &str,
+) -> Result<(), CheckpointError> {
+    let path = dir.join(WEIGHTS_FILE);
+    let tensors = load_tensors(&path)?
+        .into_iter()
+        .map(|(name, tensor)| (format!("{prefix}{name}"), tensor))
+        .collect();
+    let vars = named_vars(varmap)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .collect();
+    assign(&path, &tensors, &vars)
+}
+
 /// Loads a model directory written by training: reads `config.json`, builds the model with
 /// `build` (its `new(config, vb)`) on f32 CPU variables, and fills them from
 /// `model.safetensors`.

@@ -62,8 +62,8 @@ pub fn assert_full_coverage(varmap: &VarMap, loss: &Tensor) {
 mod tests {
     use super::*;
     use crate::layers::{
-        Attention, AttentionConfig, ConvBlock, DitBlock, DitBlockConfig, LayerNorm, RmsNorm, Rope,
-        SwiGlu, TimestepEmbedder, TransformerBlock, causal_mask,
+        Attention, AttentionConfig, ConvResBlock, DitBlock, DitBlockConfig, LayerNorm, RmsNorm,
+        Rope, SwiGlu, TimestepEmbedder, TransformerBlock, causal_mask,
     };
     use crate::ops::randn;
     use candle_core::Device;
@@ -154,10 +154,10 @@ mod tests {
         .unwrap();
         let h = block.forward(&h, &c, Some(&context), true).unwrap();
 
-        let image = randn(&mut rng, (2, 3, 8, 8), &dev).unwrap();
-        let conv = ConvBlock::new(3, 8, 2, 4, vb.pp("conv"))
+        let map = randn(&mut rng, (2, 4, 4, 8), &dev).unwrap();
+        let conv = ConvResBlock::new(8, vb.pp("conv"))
             .unwrap()
-            .forward(&image)
+            .forward(&map, true)
             .unwrap();
 
         let target = randn(&mut rng, (2, 5, 16), &dev).unwrap();

@@ -14,10 +14,10 @@ mod patch;
 
 pub use attention::{Attention, AttentionConfig, KvCache, Rope, causal_mask};
 pub use block::{CausalBlock, CausalBlockConfig, TransformerBlock};
-pub use conv::ConvBlock;
+pub use conv::{Conv3x3, ConvResBlock, depth_to_space, space_to_depth};
 pub use dit::{DitBlock, DitBlockConfig, modulate};
 pub use dropout::Dropout;
 pub use embed::{TimestepEmbedder, timestep_embedding};
 pub use mlp::{Mlp, SwiGlu};
-pub use norm::{GroupNorm, LayerNorm, RmsNorm};
+pub use norm::{LayerNorm, RmsNorm};
 pub use patch::{patchify, sincos_positions_2d, unpatchify};

@@ -1,6 +1,6 @@
 //! Normalisation layers.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use crate::ops;
@@ -50,22 +50,5 @@ impl RmsNorm {
     /// Normalises `x`.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         ops::rms_norm(x, &self.weight, self.eps, train)
-    }
-}
-
-/// Group normalisation over channels of (batch, channels, ...) tensors. candle-nn's version
-/// is already composed of differentiable ops, so it serves both paths.
-#[derive(Debug, Clone)]
-pub struct GroupNorm(candle_nn::GroupNorm);
-
-impl GroupNorm {
-    /// `groups` groups over `channels` channels.
-    pub fn new(groups: usize, channels: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
-        candle_nn::group_norm(groups, channels, eps, vb).map(GroupNorm)
-    }
-
-    /// Normalises `x`.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.0.forward(x)
     }
 }
