@@ -32,7 +32,9 @@ pub enum TrainCommand {
     ///
     /// Writes checkpoints, metrics.jsonl and loss.png into the output directory as it goes,
     /// and model/ (the EMA weights, f16) at the end. Ctrl-C saves a checkpoint first; run
-    /// the same command with --resume to continue exactly where it stopped.
+    /// the same command with --resume to continue exactly where it stopped. A tokenizer in
+    /// latent space (the micro preset, or settings with an "autoencoder") first trains its
+    /// autoencoder alone, in OUT/autoencoder, for autoencoder_steps steps.
     Tokenizer(TrainTokenizerArgs),
     /// Train the identity encoder (face → identity embedding) on the portraits and keyframe
     /// faces of a StoryWorld dataset, with a contrastive loss.

@@ -21,11 +21,17 @@ fn train_resume_tokenize_and_reconstruct() {
     ];
     let out = ok(moviedreamer(&train));
     assert!(out.contains("step 20"), "{out}");
+    let config = std::fs::read_to_string(dir.path().join("run/model/config.json")).unwrap();
+    assert!(config.contains("\"latent_channels\""), "{config}");
     for file in [
         "run/model/config.json",
         "run/model/model.safetensors",
         "run/loss.png",
         "run/metrics.jsonl",
+        // The micro preset works in a latent autoencoder's latent space; the autoencoder
+        // trains first, in its own run, and comes along in the tokenizer's model.
+        "run/autoencoder/model/model.safetensors",
+        "run/autoencoder/loss.png",
     ] {
         assert!(dir.path().join(file).is_file(), "{file}");
     }

@@ -4,6 +4,7 @@
 //! `pipeline`.
 
 pub mod animator;
+pub mod autoencoder;
 pub mod evaluator;
 pub mod identity;
 pub mod pictures;

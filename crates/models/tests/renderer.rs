@@ -118,60 +118,60 @@ fn every_weight_gets_a_gradient() {
 
 #[test]
 fn it_starts_from_the_tokenizers_decoder() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokenizer_vars = VarMap::new();
-    KeyframeTokenizer::new(
-        &TokenizerConfig::micro(),
-        seeded_var_builder(&tokenizer_vars, 11),
-    )
-    .unwrap();
-    save_model(
-        dir.path(),
-        &TokenizerConfig::micro(),
-        &tokenizer_vars,
-        DType::F32,
-    )
-    .unwrap();
+    // In pixel space and in an autoencoder's latent space, whose weights come along.
+    for config in [TokenizerConfig::micro(), TokenizerConfig::micro_latent()] {
+        let dir = tempfile::tempdir().unwrap();
+        let tokenizer_vars = VarMap::new();
+        KeyframeTokenizer::new(&config, seeded_var_builder(&tokenizer_vars, 11)).unwrap();
+        save_model(dir.path(), &config, &tokenizer_vars, DType::F32).unwrap();
 
-    let (varmap, _) = renderer_with(&micro());
-    Renderer::init_from_tokenizer(&varmap, dir.path()).unwrap();
-    let tokenizer = named_vars(&tokenizer_vars);
-    let renderer = named_vars(&varmap);
-    let mut shared = 0;
-    for (name, var) in &renderer {
-        match tokenizer.get(name) {
-            Some(original) => {
-                assert_eq!(
-                    max_abs_diff(var.as_tensor(), original.as_tensor()).unwrap(),
-                    0.0,
-                    "{name}"
-                );
-                shared += 1;
+        let (varmap, _) = renderer_with(&RendererConfig::for_tokenizer(&config, IDENTITY_DIM));
+        Renderer::init_from_tokenizer(&varmap, dir.path()).unwrap();
+        let tokenizer = named_vars(&tokenizer_vars);
+        let renderer = named_vars(&varmap);
+        let mut shared = 0;
+        for (name, var) in &renderer {
+            match tokenizer.get(name) {
+                Some(original) => {
+                    assert_eq!(
+                        max_abs_diff(var.as_tensor(), original.as_tensor()).unwrap(),
+                        0.0,
+                        "{name}"
+                    );
+                    shared += 1;
+                }
+                None => assert!(
+                    name.starts_with("identity.")
+                        || name.starts_with("costume.")
+                        || name.contains(".decoupled."),
+                    "{name} is neither the tokenizer's nor the identity or costume path's"
+                ),
             }
-            None => assert!(
-                name.starts_with("identity.")
-                    || name.starts_with("costume.")
-                    || name.contains(".decoupled."),
-                "{name} is neither the tokenizer's nor the identity or costume path's"
-            ),
         }
-    }
-    let decoder = tokenizer
-        .keys()
-        .filter(|n| n.starts_with("decoder."))
-        .count();
-    assert_eq!(shared, decoder, "every decoder weight is taken over");
+        let taken_over = tokenizer
+            .keys()
+            .filter(|n| n.starts_with("decoder.") || n.starts_with("autoencoder."))
+            .count();
+        assert_eq!(
+            shared, taken_over,
+            "every decoder and autoencoder weight is taken over"
+        );
+        assert_eq!(
+            renderer.keys().any(|n| n.starts_with("autoencoder.")),
+            config.autoencoder.is_some()
+        );
 
-    // A tokenizer of another shape is refused, naming what does not fit.
-    let other = TokenizerConfig {
-        decoder_dim: 48,
-        ..TokenizerConfig::micro()
-    };
-    let (varmap, _) = renderer_with(&RendererConfig::for_tokenizer(&other, IDENTITY_DIM));
-    let err = Renderer::init_from_tokenizer(&varmap, dir.path())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("wrong shape"), "{err}");
+        // A tokenizer of another shape is refused, naming what does not fit.
+        let other = TokenizerConfig {
+            decoder_dim: 48,
+            ..config.clone()
+        };
+        let (varmap, _) = renderer_with(&RendererConfig::for_tokenizer(&other, IDENTITY_DIM));
+        let err = Renderer::init_from_tokenizer(&varmap, dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("wrong shape"), "{err}");
+    }
 }
 
 #[test]

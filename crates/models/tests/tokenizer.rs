@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
-use moviedreamer_nn::grad_check::assert_full_coverage;
+use moviedreamer_nn::grad_check::{GradProblem, assert_full_coverage, gradient_problems};
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::ops::{max_abs_diff, randn};
 use moviedreamer_nn::optim::{AdamW, AdamWConfig};
@@ -55,6 +55,49 @@ fn every_weight_gets_a_gradient() {
         .unwrap();
     let loss = model.training_loss(&images, &mut rng).unwrap();
     assert_full_coverage(&varmap, &loss);
+}
+
+#[test]
+fn in_latent_space_the_autoencoder_stays_frozen_and_the_rest_learns() {
+    let config = TokenizerConfig {
+        token_dropout: 0.5,
+        ..TokenizerConfig::micro_latent()
+    };
+    let (varmap, model) = tokenizer_with(&config);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let images = randn(&mut rng, (8, 3, 32, 32), &Device::Cpu)
+        .unwrap()
+        .tanh()
+        .unwrap();
+    let loss = model.training_loss(&images, &mut rng).unwrap();
+    let problems = gradient_problems(&varmap, &loss).unwrap();
+    assert!(!problems.is_empty());
+    for (name, problem) in &problems {
+        assert!(
+            name.starts_with("autoencoder.") && *problem == GradProblem::Missing,
+            "{name}: {problem:?}"
+        );
+    }
+    let autoencoder = varmap
+        .data()
+        .lock()
+        .unwrap()
+        .keys()
+        .filter(|name| name.starts_with("autoencoder."))
+        .count();
+    assert_eq!(
+        problems.len(),
+        autoencoder,
+        "every autoencoder weight is frozen"
+    );
+
+    // Tokens from the latent, keyframes back in pixels.
+    let tokens = model.encode(&keyframes(), false).unwrap();
+    assert_eq!(tokens.dims(), &[2, 2, 8]);
+    let decoded = model
+        .decode(&tokens, 3, 1.0, &mut ChaCha8Rng::seed_from_u64(5))
+        .unwrap();
+    assert_eq!(decoded.dims(), &[2, 3, 32, 32]);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Training the keyframe tokenizer end to end on StoryWorld keyframes.
 //!
-//! The loop reads top to bottom, as nanoGPT's: data, model, optimiser, resume, then steps
+//! A tokenizer in latent space first trains its autoencoder alone
+//! ([`crate::autoencoder`], in `OUT/autoencoder`), then freezes it and trains encoder and
+//! decoder on its latents. The loop reads top to bottom, as nanoGPT's: data, model,
+//! optimiser, resume, then steps
 //! of load → loss and backward (micro-batches side by side on the cores) → clip → update →
 //! EMA → log, with a checkpoint every so often and on Ctrl-C. The result is a model
 //! directory holding the EMA weights in f16.
@@ -9,17 +12,19 @@ use std::path::Path;
 
 use candle_core::Device;
 use candle_nn::VarMap;
-use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_models::tokenizer::{AUTOENCODER, KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::checkpoint::load_weights_as_part;
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::autoencoder::train_autoencoder;
 use crate::data::{Augment, BatchPosition, load_batch, training_batches};
 use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
-use crate::session::{RunOptions, Session, TrainingSummary};
+use crate::session::{MODEL_DIR, RunOptions, Session, TrainingSummary};
 
 /// Everything a tokenizer training run is made of.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +48,28 @@ pub struct TokenizerTraining {
     pub augment: Augment,
     /// Seed of the data order, noise and timesteps.
     pub seed: u64,
+    /// Steps of training the latent autoencoder alone, before the tokenizer (for a model
+    /// with an autoencoder).
+    #[serde(default)]
+    pub autoencoder_steps: u64,
+    /// The autoencoder's optimiser (its batch, augmentation and seed are the tokenizer's).
+    #[serde(default = "autoencoder_optimiser")]
+    pub autoencoder_optimiser: OptimiserSettings,
 }
+
+/// The autoencoder's optimiser: a reconstruction loss takes a higher rate than diffusion
+/// (docs/results/tokenizer.md, the `ae` probe).
+fn autoencoder_optimiser() -> OptimiserSettings {
+    OptimiserSettings {
+        learning_rate: 1e-3,
+        warmup: 50,
+        clip: 1.0,
+        ema_decay: 0.99,
+    }
+}
+
+/// Where a tokenizer run keeps its autoencoder's run.
+pub const AUTOENCODER_RUN: &str = "autoencoder";
 
 impl TokenizerTraining {
     /// Settings for a preset model: `micro` (seconds, for tests) or `storyworld`.
@@ -62,12 +88,15 @@ impl TokenizerTraining {
             checkpoint_every: 250,
             augment: Augment::default(),
             seed: 0,
+            autoencoder_steps: 1000,
+            autoencoder_optimiser: autoencoder_optimiser(),
         };
         match name {
             "storyworld" => Some(base),
             "micro" => Some(TokenizerTraining {
-                model: TokenizerConfig::micro(),
+                model: TokenizerConfig::micro_latent(),
                 steps: 20,
+                autoencoder_steps: 20,
                 batch: 4,
                 micro_batches: 2,
                 checkpoint_every: 10,
@@ -95,6 +124,23 @@ pub fn train_tokenizer(
     let device = Device::Cpu;
     check_micro_batches(settings.batch, settings.micro_batches)?;
 
+    // First the latent autoencoder, alone; an interrupted run stops here.
+    let autoencoder_dir = options.out.join(AUTOENCODER_RUN);
+    if let Some(config) = &settings.model.autoencoder {
+        let summary = train_autoencoder(
+            config,
+            settings,
+            data,
+            &RunOptions {
+                out: autoencoder_dir.clone(),
+                ..options.clone()
+            },
+        )?;
+        if summary.interrupted {
+            return Ok(summary);
+        }
+    }
+
     // Data.
     let (dataset, mut batches) = training_batches(
         data,
@@ -107,6 +153,15 @@ pub fn train_tokenizer(
     let varmap = VarMap::new();
     let model =
         KeyframeTokenizer::new(&settings.model, seeded_var_builder(&varmap, settings.seed))?;
+    if settings.model.autoencoder.is_some() {
+        // Before the weight average is made, so that it holds the trained autoencoder; no
+        // gradient reaches it, so the optimiser leaves it as it is.
+        load_weights_as_part(
+            &autoencoder_dir.join(MODEL_DIR),
+            &varmap,
+            &format!("{AUTOENCODER}."),
+        )?;
+    }
     let mut optimisation = Optimisation::new(&varmap, settings.optimiser, settings.steps)?;
 
     // Resume: weights, optimiser, EMA, the noise generator and the place in the data.

@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::pictures::to_tensor;
 use crate::planner::prompt::SLOTS;
-use crate::tokenizer::{Decoder, TokenizerConfig};
+use crate::tokenizer::{AUTOENCODER, Canvas, Decoder, TokenizerConfig};
 
 pub use costume::{CostumeEncoder, fit_square};
 
@@ -173,6 +173,7 @@ impl SlotIdentities {
 #[derive(Debug, Clone)]
 pub struct Renderer {
     config: RendererConfig,
+    canvas: Canvas,
     decoder: Decoder,
     identity: Linear,
     slot_positions: Tensor,
@@ -194,7 +195,8 @@ struct Costumes {
 const DECODER: &str = "decoder";
 
 impl Renderer {
-    /// Builds the renderer under `vb` (`decoder.*` as in the tokenizer, `identity.*` new).
+    /// Builds the renderer under `vb` (`autoencoder.*` and `decoder.*` as in the tokenizer,
+    /// `identity.*` and `costume.*` new).
     pub fn new(config: &RendererConfig, vb: VarBuilder) -> Result<Self> {
         let dim = config.tokenizer.decoder_dim;
         let ids = vb.pp("identity");
@@ -216,6 +218,7 @@ impl Renderer {
         let context_tokens = SLOTS * (1 + usize::from(costume.is_some()));
         Ok(Renderer {
             config: config.clone(),
+            canvas: Canvas::new(&config.tokenizer, vb.clone())?,
             decoder: Decoder::with_decoupled_context(&config.tokenizer, dim, vb.pp(DECODER))?,
             identity: linear(config.identity_dim, dim, ids.pp("embed"))?,
             slot_positions: ids.get_with_hints((1, SLOTS, dim), "slot_positions", SMALL)?,
@@ -231,12 +234,14 @@ impl Renderer {
         load_model_dir(dir, |config: &RendererConfig, vb| Self::new(config, vb))
     }
 
-    /// Sets the decoder's weights of a renderer built in `varmap` from a trained tokenizer's
-    /// model directory (the renderer's starting point); the identity path keeps its values.
+    /// Sets the decoder's (and the autoencoder's) weights of a renderer built in `varmap`
+    /// from a trained tokenizer's model directory (the renderer's starting point); the
+    /// identity path keeps its values.
     pub fn init_from_tokenizer(
         varmap: &VarMap,
         tokenizer_dir: &Path,
     ) -> std::result::Result<(), CheckpointError> {
+        load_weights_under(tokenizer_dir, varmap, &format!("{AUTOENCODER}."), |_| false)?;
         load_weights_under(tokenizer_dir, varmap, &format!("{DECODER}."), |name| {
             name.contains(".decoupled.")
         })
@@ -280,7 +285,8 @@ impl Renderer {
 
     /// The training loss of a batch of true keyframes (batch, channels, size, size) in
     /// [-1, 1] with the tokens to render them from (batch, K, D) and who stands where: drop
-    /// tokens and identities independently, noise the keyframes, regress the target.
+    /// tokens and identities independently, noise the keyframes' canvases, regress the
+    /// target. The autoencoder stays as the tokenizer trained it.
     pub fn training_loss(
         &self,
         images: &Tensor,
@@ -290,6 +296,7 @@ impl Renderer {
     ) -> Result<Tensor> {
         let batch = images.dim(0)?;
         let device = images.device();
+        let images = &self.canvas.from_keyframes(images)?;
         let dropout = ConditionDropout::new(vec![
             self.config.tokenizer.token_dropout,
             self.config.identity_dropout,
@@ -325,17 +332,16 @@ impl Renderer {
         (prediction - target)?.sqr()?.mean_all()
     }
 
-    /// The starting noise of the keyframes of shots `indices` (batch, channels, size, size):
-    /// each shot's from its own stream of `seed`, so a keyframe is the same whichever batch,
-    /// shard or resumed run renders it.
+    /// The starting noise of the keyframes of shots `indices` (batch and the canvas's
+    /// shape): each shot's from its own stream of `seed`, so a keyframe is the same whichever
+    /// batch, shard or resumed run renders it.
     pub fn shot_noise(&self, seed: u64, indices: &[usize], device: &Device) -> Result<Tensor> {
-        let cfg = &self.config.tokenizer;
         let noise = indices
             .iter()
             .map(|&index| {
                 randn(
                     &mut stream_rng(seed, index as u64),
-                    (1, cfg.channels, cfg.image_size, cfg.image_size),
+                    self.canvas.shape(1),
                     device,
                 )
             })
@@ -360,15 +366,16 @@ impl Renderer {
         let parts = split_ranges(tokens.dim(0)?, available_threads());
         let images = run_parts(parts.len(), |i| {
             let part = &parts[i];
-            self.sample(
+            let canvases = self.sample(
                 &tokens.narrow(0, part.start, part.len())?,
                 &identities.narrow(part.start, part.len())?,
                 &noise.narrow(0, part.start, part.len())?,
                 steps,
                 [token_guidance, identity_guidance],
-            )
+            )?;
+            self.canvas.to_keyframes(&canvases)
         })?;
-        Tensor::cat(&images, 0)?.clamp(-1f32, 1f32)
+        Tensor::cat(&images, 0)
     }
 
     /// Runs the sampler from `noise`: level 0 sees neither condition, level 1 the tokens,

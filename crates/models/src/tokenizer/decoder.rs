@@ -1,4 +1,5 @@
-//! The keyframe decoder: a diffusion transformer in pixel space that denoises a keyframe
+//! The keyframe decoder: a diffusion transformer that denoises a keyframe's canvas (its
+//! latent, or its pixels)
 //! conditioned on its K tokens, through cross-attention (detail) and through the adaLN
 //! conditioning vector (their mean: global look). Dropping the tokens in training, replaced
 //! by learned null tokens, gives classifier-free guidance at sampling.
@@ -13,7 +14,7 @@ use moviedreamer_nn::layers::{
 
 use super::TokenizerConfig;
 
-/// Noisy image, timestep and tokens → the model's prediction (x₀, v or ε).
+/// Noisy canvas, timestep and tokens → the model's prediction (x₀, v or ε).
 #[derive(Debug, Clone)]
 pub struct Decoder {
     patch: usize,
@@ -55,8 +56,9 @@ impl Decoder {
         vb: VarBuilder,
     ) -> Result<Self> {
         let dim = cfg.decoder_dim;
-        let grid = cfg.image_size / cfg.decoder_patch;
-        let patch_values = cfg.channels * cfg.decoder_patch * cfg.decoder_patch;
+        let (channels, side) = cfg.canvas();
+        let grid = side / cfg.decoder_patch;
+        let patch_values = channels * cfg.decoder_patch * cfg.decoder_patch;
         let block = DitBlockConfig {
             dim,
             heads: cfg.decoder_heads,
@@ -69,8 +71,8 @@ impl Decoder {
             .collect::<Result<_>>()?;
         Ok(Decoder {
             patch: cfg.decoder_patch,
-            channels: cfg.channels,
-            size: cfg.image_size,
+            channels,
+            size: side,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
             positions: sincos_positions_2d(grid, grid, dim, vb.device())?,
             time: TimestepEmbedder::new(256, dim, vb.pp("time"))?,
@@ -94,7 +96,7 @@ impl Decoder {
         self.null_tokens.broadcast_as((batch, k, d))?.contiguous()
     }
 
-    /// `noisy` (batch, channels, size, size), `timesteps` (batch,) and `tokens`
+    /// `noisy` canvases (batch, channels, side, side), `timesteps` (batch,) and `tokens`
     /// (batch, K, token_dim) → prediction of the same shape as `noisy`.
     pub fn forward(
         &self,

@@ -1,4 +1,5 @@
-//! The keyframe encoder: image → K continuous tokens of width D.
+//! The keyframe encoder: canvas (the keyframe's latent, or its pixels) → K continuous tokens
+//! of width D.
 //!
 //! Patches are embedded and mixed by a small ViT; then K learned queries cross-attend to the
 //! patch features (a Perceiver-style compressor), so however large the image, the planner
@@ -27,8 +28,9 @@ impl Encoder {
     /// Builds the encoder under `vb`.
     pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         let dim = cfg.encoder_dim;
-        let grid = cfg.image_size / cfg.encoder_patch;
-        let patch_values = cfg.channels * cfg.encoder_patch * cfg.encoder_patch;
+        let (channels, side) = cfg.canvas();
+        let grid = side / cfg.encoder_patch;
+        let patch_values = channels * cfg.encoder_patch * cfg.encoder_patch;
         let blocks = (0..cfg.encoder_depth)
             .map(|i| {
                 TransformerBlock::new(dim, cfg.encoder_heads, 4.0, vb.pp(format!("blocks.{i}")))
@@ -43,7 +45,7 @@ impl Encoder {
         })
     }
 
-    /// (batch, channels, size, size) in [-1, 1] → (batch, tokens, token_dim).
+    /// Canvases (batch, channels, side, side) → (batch, tokens, token_dim).
     pub fn forward(&self, images: &Tensor, train: bool) -> Result<Tensor> {
         let mut x = self
             .embed

@@ -3,8 +3,10 @@
 //!
 //! MovieDreamer's planner never predicts pixels: it predicts these few tokens per keyframe,
 //! so films of thousands of keyframes stay cheap to plan, and the diffusion decoder restores
-//! the detail. Encoder and decoder train end to end on the decoder's diffusion loss.
+//! the detail. Encoder and decoder train end to end on the decoder's diffusion loss, in the
+//! latent space of a small autoencoder trained before them ([`canvas`]).
 
+mod canvas;
 mod decoder;
 mod encoder;
 
@@ -22,8 +24,11 @@ use moviedreamer_nn::parallel::{available_threads, run_parts, split_ranges};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use canvas::{AUTOENCODER, Canvas};
 pub use decoder::Decoder;
 pub use encoder::{Encoder, QueryCompressor};
+
+use crate::autoencoder::AutoencoderConfig;
 
 /// Sizes and training settings of a tokenizer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,7 +41,7 @@ pub struct TokenizerConfig {
     pub tokens: usize,
     /// Width of a token (D).
     pub token_dim: usize,
-    /// Encoder patch side in pixels.
+    /// Encoder patch side, in pixels of the canvas ([`canvas`](Self::canvas)).
     pub encoder_patch: usize,
     /// Encoder width.
     pub encoder_dim: usize,
@@ -44,7 +49,7 @@ pub struct TokenizerConfig {
     pub encoder_depth: usize,
     /// Encoder attention heads.
     pub encoder_heads: usize,
-    /// Decoder patch side in pixels.
+    /// Decoder patch side, in pixels of the canvas.
     pub decoder_patch: usize,
     /// Decoder width.
     pub decoder_dim: usize,
@@ -61,6 +66,10 @@ pub struct TokenizerConfig {
     /// the tokens, so leaning there teaches the encoder faster (docs/results/tokenizer.md).
     #[serde(default = "uniform_timesteps")]
     pub timestep_power: f64,
+    /// The latent autoencoder whose latent the encoder reads and the decoder generates, or
+    /// none for pixel space (tokenizers made before it).
+    #[serde(default)]
+    pub autoencoder: Option<AutoencoderConfig>,
 }
 
 fn uniform_timesteps() -> f64 {
@@ -87,11 +96,26 @@ impl TokenizerConfig {
             token_dropout: 0.1,
             schedule: ScheduleConfig::cosine(1000, Prediction::Sample),
             timestep_power: 2.0,
+            autoencoder: None,
         }
     }
 
-    /// The bundled tokenizer for 64 px StoryWorld keyframes. K and D are to be chosen by
-    /// the ablation of issue #5; these are the starting point.
+    /// The micro tokenizer in the latent space of the micro autoencoder (8 × 8 × 4): what
+    /// the `micro` training preset trains, so the tests cover the autoencoder's path.
+    pub fn micro_latent() -> Self {
+        TokenizerConfig {
+            encoder_patch: 2,
+            decoder_patch: 2,
+            autoencoder: Some(AutoencoderConfig::micro()),
+            ..TokenizerConfig::micro()
+        }
+    }
+
+    /// The bundled tokenizer for 64 px StoryWorld keyframes, in pixel space: in the latent
+    /// of the storyworld autoencoder (`autoencoder: Some(AutoencoderConfig::storyworld())`,
+    /// 2 px patches) it learned no faster per step, and the autoencoder costs its own
+    /// training first (docs/results/tokenizer.md, "A latent autoencoder"). K and D are to
+    /// be chosen by the ablation of issue #5.
     pub fn storyworld() -> Self {
         TokenizerConfig {
             image_size: 64,
@@ -108,19 +132,30 @@ impl TokenizerConfig {
             ..TokenizerConfig::micro()
         }
     }
+
+    /// What the encoder reads and the decoder generates: (channels, side) of the
+    /// autoencoder's latent, or of the keyframe itself in pixel space.
+    pub fn canvas(&self) -> (usize, usize) {
+        match &self.autoencoder {
+            Some(ae) => (ae.latent_channels, ae.latent_size()),
+            None => (self.channels, self.image_size),
+        }
+    }
 }
 
-/// Encoder, decoder and noise schedule.
+/// Canvas, encoder, decoder and noise schedule.
 #[derive(Debug, Clone)]
 pub struct KeyframeTokenizer {
     config: TokenizerConfig,
+    canvas: Canvas,
     encoder: Encoder,
     decoder: Decoder,
     schedule: NoiseSchedule,
 }
 
 impl KeyframeTokenizer {
-    /// Builds the tokenizer under `vb` (`encoder.*`, `decoder.*`).
+    /// Builds the tokenizer under `vb` (`autoencoder.*` if it has one, `encoder.*`,
+    /// `decoder.*`).
     pub fn new(config: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         if config.tokens == 0 || config.token_dim == 0 {
             candle_core::bail!(
@@ -129,18 +164,21 @@ impl KeyframeTokenizer {
                 config.token_dim
             );
         }
-        if !config.image_size.is_multiple_of(config.encoder_patch)
-            || !config.image_size.is_multiple_of(config.decoder_patch)
+        let (_, side) = config.canvas();
+        if config.encoder_patch == 0
+            || config.decoder_patch == 0
+            || !side.is_multiple_of(config.encoder_patch)
+            || !side.is_multiple_of(config.decoder_patch)
         {
             candle_core::bail!(
-                "image size {} must be a multiple of the patch sizes {} and {}",
-                config.image_size,
+                "the canvas side {side} (the keyframe's, or its latent's with an autoencoder) must be a multiple of the patch sizes {} and {}",
                 config.encoder_patch,
                 config.decoder_patch
             );
         }
         Ok(KeyframeTokenizer {
             config: config.clone(),
+            canvas: Canvas::new(config, vb.clone())?,
             encoder: Encoder::new(config, vb.pp("encoder"))?,
             decoder: Decoder::new(config, vb.pp("decoder"))?,
             schedule: NoiseSchedule::new(&config.schedule)?,
@@ -163,17 +201,21 @@ impl KeyframeTokenizer {
         let parts = split_ranges(images.dim(0)?, available_threads());
         let tokens = run_parts(parts.len(), |i| {
             let part = &parts[i];
-            self.encoder
-                .forward(&images.narrow(0, part.start, part.len())?, train)
+            let canvas =
+                self.canvas
+                    .from_keyframes(&images.narrow(0, part.start, part.len())?)?;
+            self.encoder.forward(&canvas, train)
         })?;
         Tensor::cat(&tokens, 0)
     }
 
     /// The end-to-end training loss of a batch: encode, drop tokens for guidance, noise the
-    /// keyframes at random per-sample timesteps, and regress the decoder's target.
+    /// canvases at random per-sample timesteps, and regress the decoder's target. The
+    /// autoencoder, trained before, is not trained here.
     pub fn training_loss(&self, images: &Tensor, rng: &mut impl Rng) -> Result<Tensor> {
         let batch = images.dim(0)?;
         let device = images.device();
+        let images = &self.canvas.from_keyframes(images)?;
         let tokens = self.encoder.forward(images, true)?;
         let dropout = ConditionDropout::new(vec![self.config.token_dropout])?;
         let keep = dropout.sample_keep_masks(batch, rng, device)?.remove(0);
@@ -209,26 +251,22 @@ impl KeyframeTokenizer {
         rng: &mut impl Rng,
     ) -> Result<Tensor> {
         let batch = tokens.dim(0)?;
-        let size = self.config.image_size;
-        let noise = randn(
-            rng,
-            (batch, self.config.channels, size, size),
-            tokens.device(),
-        )?;
+        let noise = randn(rng, self.canvas.shape(batch), tokens.device())?;
         let parts = split_ranges(batch, available_threads());
         let images = run_parts(parts.len(), |i| {
             let part = &parts[i];
-            self.sample(
+            let canvases = self.sample(
                 &tokens.narrow(0, part.start, part.len())?,
                 &noise.narrow(0, part.start, part.len())?,
                 steps,
                 guidance,
-            )
+            )?;
+            self.canvas.to_keyframes(&canvases)
         })?;
-        Tensor::cat(&images, 0)?.clamp(-1f32, 1f32)
+        Tensor::cat(&images, 0)
     }
 
-    /// Runs the sampler from `noise` to keyframes conditioned on `tokens`.
+    /// Runs the sampler from `noise` to canvases conditioned on `tokens`.
     fn sample(
         &self,
         tokens: &Tensor,
