@@ -10,7 +10,7 @@
 //!     /tmp/sw queries 600 [tokens]
 //! ```
 //!
-//! Variants (all use the storyworld preset's encoder and decoder sizes):
+//! Variants (all use the storyworld preset's encoder and decoder sizes, in pixel space but `latent`, `grid-dit`, `queries-grid`):
 //! - `queries`: the tokenizer as it is: K learned queries (default 8) over the encoder.
 //! - `dense`: no compressor: one token per 8 px patch (64 tokens of width 32; with
 //!   `tokens` = 16, one per 2×2 patches).
@@ -22,6 +22,20 @@
 //!   transformers (3×3 convolutions at 16×16, written as nine shifted copies and one matrix
 //!   product, because candle's CPU convolution backward pass is several times slower).
 //!
+//! - `ae`: the latent autoencoder alone (`moviedreamer_models::autoencoder`, 64 px ↔
+//!   16 × 16 × 8), trained on reconstruction; its weights are written to the file named by
+//!   `PROBE_AUTOENCODER` (default /tmp/probe-autoencoder.safetensors) for `latent`.
+//! - `latent`: `queries` in that autoencoder's latent space: the encoder reads the latent
+//!   (2 × 2 patches), the decoder generates it, the trained autoencoder (frozen) turns it
+//!   into pixels; the loss is the latent's squared error, the PSNR the pixels'.
+//! - `grid`: like `latent`, but convolutional and deterministic: the tokens are a 4 × 4 grid
+//!   (K = 16, width 16) made by halving the latent's side twice, read back by doubling it.
+//! - `grid-dit`: `grid`'s encoder, the preset's DiT decoder (in latent space) reading its 16
+//!   tokens: is the decoder the slow part?
+//! - `queries-grid`: the preset's encoder with K = 8 learned queries (in latent space), its
+//!   tokens unpacked by one linear map into `grid`'s 4 × 4 map and decoded by `grid`'s
+//!   decoder: is the encoder the slow part?
+//!
 //! Kept as an example, not a command: it answers one question about the architecture and is
 //! not something a user runs.
 
@@ -30,10 +44,12 @@ use std::time::Instant;
 
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, VarMap, linear};
+use moviedreamer_models::autoencoder::{Autoencoder, AutoencoderConfig};
 use moviedreamer_models::tokenizer::{Decoder, Encoder, QueryCompressor, TokenizerConfig};
 use moviedreamer_nn::init::{SMALL, seeded_var_builder};
 use moviedreamer_nn::layers::{
-    DitBlock, DitBlockConfig, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
+    Conv3x3, ConvResBlock, DitBlock, DitBlockConfig, LayerNorm, TransformerBlock, depth_to_space,
+    patchify, sincos_positions_2d, space_to_depth,
 };
 use moviedreamer_storyworld::identity::Split;
 use moviedreamer_train::data::{Augment, KeyframeDataset, load_batch, training_batches};
@@ -41,58 +57,52 @@ use moviedreamer_train::optimisation::{Optimisation, OptimiserSettings};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const USAGE: &str =
-    "usage: tokenizer_bottleneck_probe DATA (queries|dense|direct|copy|conv) STEPS [TOKENS]";
+const USAGE: &str = "usage: tokenizer_bottleneck_probe DATA (queries|dense|direct|copy|conv|ae|latent|grid|grid-dit|queries-grid) STEPS [TOKENS]";
+
+/// The autoencoder the `ae` variant trained, frozen.
+fn trained_autoencoder() -> anyhow::Result<Autoencoder> {
+    let mut frozen = VarMap::new();
+    let autoencoder = Autoencoder::new(
+        &AutoencoderConfig::storyworld(),
+        VarBuilder::from_varmap(&frozen, DType::F32, &Device::Cpu),
+    )?;
+    let file = autoencoder_file();
+    frozen.load(&file).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}; train it first with the `ae` variant",
+            file.display()
+        )
+    })?;
+    Ok(autoencoder)
+}
+
+/// Where `ae` writes the autoencoder it trained and `latent` and `grid` read it.
+fn autoencoder_file() -> PathBuf {
+    std::env::var_os("PROBE_AUTOENCODER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/probe-autoencoder.safetensors"))
+}
 
 /// 64 px keyframes, 8 px patches: an 8 × 8 grid.
 const GRID: usize = 8;
 
 /// A 3×3 convolution over channels-last maps (batch, h, w, c), then layer norm and SiLU.
 struct Conv3 {
-    weights: Linear,
+    conv: Conv3x3,
     norm: LayerNorm,
 }
 
 impl Conv3 {
     fn new(inputs: usize, outputs: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Conv3 {
-            weights: linear(9 * inputs, outputs, vb.pp("weights"))?,
+            conv: Conv3x3::new(inputs, outputs, vb.pp("conv"))?,
             norm: LayerNorm::new(outputs, true, 1e-6, vb.pp("norm"))?,
         })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, h, w, _) = x.dims4()?;
-        let padded = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
-        let mut shifted = Vec::with_capacity(9);
-        for dy in 0..3 {
-            for dx in 0..3 {
-                shifted.push(padded.narrow(1, dy, h)?.narrow(2, dx, w)?);
-            }
-        }
-        let columns = Tensor::cat(&shifted, 3)?.contiguous()?;
-        self.norm
-            .forward(&self.weights.forward(&columns)?, true)?
-            .silu()
+        self.norm.forward(&self.conv.forward(x)?, true)?.silu()
     }
-}
-
-/// (batch, h, w, c) → (batch, h/2, w/2, 4c).
-fn space_to_depth(x: &Tensor) -> Result<Tensor> {
-    let (b, h, w, c) = x.dims4()?;
-    x.reshape((b, h / 2, 2, w / 2, 2, c))?
-        .permute((0, 1, 3, 2, 4, 5))?
-        .contiguous()?
-        .reshape((b, h / 2, w / 2, 4 * c))
-}
-
-/// (batch, h, w, 4c) → (batch, 2h, 2w, c).
-fn depth_to_space(x: &Tensor) -> Result<Tensor> {
-    let (b, h, w, c4) = x.dims4()?;
-    x.reshape((b, h, w, 2, 2, c4 / 4))?
-        .permute((0, 1, 3, 2, 4, 5))?
-        .contiguous()?
-        .reshape((b, 2 * h, 2 * w, c4 / 4))
 }
 
 /// The `conv` variant: convolutions at 16 × 16 on the way in and out, the preset's
@@ -267,6 +277,68 @@ impl DenseEncoder {
     }
 }
 
+/// The `grid` variant: convolutions all the way, in the autoencoder's latent space. The
+/// tokens are a 4 × 4 grid (K = 16) of width 16 (256 values, as K = 8 × D = 32), made by
+/// halving the latent's side twice and read back by doubling it twice.
+struct GridTokenizer {
+    embed: Linear,
+    down: Vec<(ConvResBlock, Linear)>,
+    to_tokens: Linear,
+    from_tokens: Linear,
+    up: Vec<(ConvResBlock, Linear)>,
+    last: ConvResBlock,
+    to_latent: Linear,
+}
+
+impl GridTokenizer {
+    const WIDTH: usize = 96;
+    const TOKEN_DIM: usize = 16;
+
+    fn new(latent_channels: usize, vb: VarBuilder) -> Result<Self> {
+        let w = Self::WIDTH;
+        let stage = |name: &str, i: usize, out: usize| -> Result<(ConvResBlock, Linear)> {
+            Ok((
+                ConvResBlock::new(w, vb.pp(format!("{name}.{i}.block")))?,
+                linear(
+                    if out > w { w } else { 4 * w },
+                    out,
+                    vb.pp(format!("{name}.{i}.resize")),
+                )?,
+            ))
+        };
+        Ok(GridTokenizer {
+            embed: linear(latent_channels, w, vb.pp("embed"))?,
+            down: vec![stage("down", 0, w)?, stage("down", 1, w)?],
+            to_tokens: linear(w, Self::TOKEN_DIM, vb.pp("to_tokens"))?,
+            from_tokens: linear(Self::TOKEN_DIM, w, vb.pp("from_tokens"))?,
+            up: vec![stage("up", 0, 4 * w)?, stage("up", 1, 4 * w)?],
+            last: ConvResBlock::new(w, vb.pp("last"))?,
+            to_latent: linear(w, latent_channels, vb.pp("to_latent"))?,
+        })
+    }
+
+    /// Latents (batch, c, 16, 16) → tokens (batch, 4, 4, 16).
+    fn encode(&self, latents: &Tensor) -> Result<Tensor> {
+        let mut x = self
+            .embed
+            .forward(&latents.permute((0, 2, 3, 1))?.contiguous()?)?;
+        for (block, resize) in &self.down {
+            x = resize.forward(&space_to_depth(&block.forward(&x, true)?)?)?;
+        }
+        self.to_tokens.forward(&x)
+    }
+
+    /// Tokens → latents (batch, c, 16, 16).
+    fn decode(&self, tokens: &Tensor) -> Result<Tensor> {
+        let mut x = self.from_tokens.forward(tokens)?;
+        for (block, resize) in &self.up {
+            x = depth_to_space(&resize.forward(&block.forward(&x, true)?)?)?;
+        }
+        let x = self.to_latent.forward(&self.last.forward(&x, true)?)?;
+        x.permute((0, 3, 1, 2))?.contiguous()
+    }
+}
+
 /// One variant, built.
 enum Probe {
     Queries(Encoder, Decoder),
@@ -274,6 +346,11 @@ enum Probe {
     Direct(Encoder, Linear, Decoder),
     Copy(Encoder, Decoder),
     Conv(ConvAutoencoder),
+    Ae(Autoencoder),
+    Latent(Autoencoder, Encoder, Decoder),
+    Grid(Autoencoder, GridTokenizer),
+    GridDit(Autoencoder, GridTokenizer, Decoder),
+    QueriesGrid(Autoencoder, Encoder, Linear, GridTokenizer),
 }
 
 impl Probe {
@@ -306,6 +383,56 @@ impl Probe {
             }
             "copy" => Probe::Copy(encoder()?, decoder()?),
             "conv" => Probe::Conv(ConvAutoencoder::new(&cfg, vb.pp("conv"))?),
+            "ae" => Probe::Ae(Autoencoder::new(
+                &AutoencoderConfig::storyworld(),
+                vb.clone(),
+            )?),
+            "grid" => Probe::Grid(
+                trained_autoencoder()?,
+                GridTokenizer::new(
+                    AutoencoderConfig::storyworld().latent_channels,
+                    vb.pp("grid"),
+                )?,
+            ),
+            "grid-dit" | "queries-grid" => {
+                let ae_config = AutoencoderConfig::storyworld();
+                let latent = |tokens, token_dim| TokenizerConfig {
+                    image_size: ae_config.latent_size(),
+                    channels: ae_config.latent_channels,
+                    encoder_patch: 2,
+                    decoder_patch: 2,
+                    tokens,
+                    token_dim,
+                    ..cfg.clone()
+                };
+                let grid = GridTokenizer::new(ae_config.latent_channels, vb.pp("grid"))?;
+                if variant == "grid-dit" {
+                    let decoder =
+                        Decoder::new(&latent(16, GridTokenizer::TOKEN_DIM), vb.pp("decoder"))?;
+                    Probe::GridDit(trained_autoencoder()?, grid, decoder)
+                } else {
+                    let encoder = Encoder::new(&latent(8, 32), vb.pp("encoder"))?;
+                    let to_grid = linear(256, 16 * GridTokenizer::TOKEN_DIM, vb.pp("to_grid"))?;
+                    Probe::QueriesGrid(trained_autoencoder()?, encoder, to_grid, grid)
+                }
+            }
+            "latent" => {
+                let ae_config = AutoencoderConfig::storyworld();
+                let autoencoder = trained_autoencoder()?;
+                let latent = TokenizerConfig {
+                    image_size: ae_config.latent_size(),
+                    channels: ae_config.latent_channels,
+                    encoder_patch: 2,
+                    decoder_patch: 2,
+                    autoencoder: None,
+                    ..cfg
+                };
+                Probe::Latent(
+                    autoencoder,
+                    Encoder::new(&latent, vb.pp("encoder"))?,
+                    Decoder::new(&latent, vb.pp("decoder"))?,
+                )
+            }
             other => anyhow::bail!("unknown variant {other}\n{USAGE}"),
         })
     }
@@ -335,6 +462,61 @@ impl Probe {
                 decoder.forward(images, &clean, &encoder.forward(images, true)?, true)
             }
             Probe::Conv(model) => model.decode(&model.encode(images)?),
+            Probe::Ae(model) => model.decode(&model.encode(images, true)?, true),
+            Probe::Latent(autoencoder, ..)
+            | Probe::Grid(autoencoder, _)
+            | Probe::GridDit(autoencoder, ..)
+            | Probe::QueriesGrid(autoencoder, ..) => {
+                autoencoder.decode(&self.generate_latents(images)?.0, false)
+            }
+        }
+    }
+
+    /// `latent`'s generated latents of `images` and their true latents.
+    fn generate_latents(&self, images: &Tensor) -> Result<(Tensor, Tensor)> {
+        let batch = images.dim(0)?;
+        let top = Tensor::full(999f32, batch, images.device())?;
+        match self {
+            Probe::Grid(autoencoder, grid) => {
+                let latents = autoencoder.encode(images, false)?.detach();
+                return Ok((grid.decode(&grid.encode(&latents)?)?, latents));
+            }
+            Probe::GridDit(autoencoder, grid, decoder) => {
+                let latents = autoencoder.encode(images, false)?.detach();
+                let tokens =
+                    grid.encode(&latents)?
+                        .reshape((batch, 16, GridTokenizer::TOKEN_DIM))?;
+                let generated = decoder.forward(&latents.zeros_like()?, &top, &tokens, true)?;
+                return Ok((generated, latents));
+            }
+            Probe::QueriesGrid(autoencoder, encoder, to_grid, grid) => {
+                let latents = autoencoder.encode(images, false)?.detach();
+                let tokens = encoder.forward(&latents, true)?.flatten_from(1)?;
+                let map =
+                    to_grid
+                        .forward(&tokens)?
+                        .reshape((batch, 4, 4, GridTokenizer::TOKEN_DIM))?;
+                return Ok((grid.decode(&map)?, latents));
+            }
+            _ => {}
+        }
+        let Probe::Latent(autoencoder, encoder, decoder) = self else {
+            candle_core::bail!("only the latent and grid variants have latents");
+        };
+        let latents = autoencoder.encode(images, false)?.detach();
+        let blank = latents.zeros_like()?;
+        let generated = decoder.forward(&blank, &top, &encoder.forward(&latents, true)?, true)?;
+        Ok((generated, latents))
+    }
+
+    /// The training loss: the reconstruction's squared error (the latent's for `latent`).
+    fn loss(&self, images: &Tensor) -> Result<Tensor> {
+        match self {
+            Probe::Latent(..) | Probe::Grid(..) | Probe::GridDit(..) | Probe::QueriesGrid(..) => {
+                let (generated, latents) = self.generate_latents(images)?;
+                (generated - latents)?.sqr()?.mean_all()
+            }
+            _ => (self.reconstruct(images)? - images)?.sqr()?.mean_all(),
         }
     }
 }
@@ -391,9 +573,7 @@ fn main() -> anyhow::Result<()> {
             &mut batch.rng(),
             &device,
         )?;
-        let report = optimisation.step(step, 1, |_| {
-            (probe.reconstruct(&images)? - &images)?.sqr()?.mean_all()
-        })?;
+        let report = optimisation.step(step, 1, |_| probe.loss(&images))?;
         loss_sum += report.loss;
         let done = step + 1;
         if done % 50 == 0 {
@@ -414,6 +594,11 @@ fn main() -> anyhow::Result<()> {
             println!("{line}");
             loss_sum = 0.0;
         }
+    }
+    if variant == "ae" {
+        let file = autoencoder_file();
+        varmap.save(&file)?;
+        println!("autoencoder written to {}", file.display());
     }
     Ok(())
 }
