@@ -4,6 +4,7 @@
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::diffusion::{Prediction, ScheduleConfig};
 use moviedreamer_nn::grad_check::{GradProblem, assert_full_coverage, gradient_problems};
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::ops::{max_abs_diff, randn};
@@ -58,7 +59,7 @@ fn every_weight_gets_a_gradient() {
 }
 
 #[test]
-fn in_latent_space_the_autoencoder_stays_frozen_and_the_rest_learns() {
+fn in_latent_space_with_grid_tokens_the_autoencoder_stays_frozen_and_the_rest_learns() {
     let config = TokenizerConfig {
         token_dropout: 0.5,
         ..TokenizerConfig::micro_latent()
@@ -91,13 +92,35 @@ fn in_latent_space_the_autoencoder_stays_frozen_and_the_rest_learns() {
         "every autoencoder weight is frozen"
     );
 
-    // Tokens from the latent, keyframes back in pixels.
+    // A 2 × 2 grid of tokens from the latent, keyframes back in pixels.
     let tokens = model.encode(&keyframes(), false).unwrap();
-    assert_eq!(tokens.dims(), &[2, 2, 8]);
+    assert_eq!(tokens.dims(), &[2, 4, 8]);
     let decoded = model
         .decode(&tokens, 3, 1.0, &mut ChaCha8Rng::seed_from_u64(5))
         .unwrap();
     assert_eq!(decoded.dims(), &[2, 3, 32, 32]);
+}
+
+#[test]
+fn grid_tokens_that_do_not_tile_the_canvas_are_refused_with_the_sizes_that_would() {
+    for tokens in [2, 9, 256] {
+        let config = TokenizerConfig {
+            tokens,
+            ..TokenizerConfig::micro_latent()
+        };
+        let error = KeyframeTokenizer::new(&config, seeded_var_builder(&VarMap::new(), 0))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("K = 1, 4, 16"), "{tokens}: {error}");
+    }
+    let velocity = TokenizerConfig {
+        schedule: ScheduleConfig::cosine(1000, Prediction::V),
+        ..TokenizerConfig::micro_latent()
+    };
+    let error = KeyframeTokenizer::new(&velocity, seeded_var_builder(&VarMap::new(), 0))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("\"sample\""), "{error}");
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //!     /tmp/sw queries 600 [tokens]
 //! ```
 //!
-//! Variants (all use the storyworld preset's encoder and decoder sizes, in pixel space but `latent`, `grid-dit`, `queries-grid`):
+//! Variants (all use the pixel preset's encoder and decoder sizes ([`pixel_config`]), in
+//! pixel space but `latent`, `grid-dit`, `queries-grid`):
 //! - `queries`: the tokenizer as it is: K learned queries (default 8) over the encoder.
 //! - `dense`: no compressor: one token per 8 px patch (64 tokens of width 32; with
 //!   `tokens` = 16, one per 2×2 patches).
@@ -29,7 +30,8 @@
 //!   (2 × 2 patches), the decoder generates it, the trained autoencoder (frozen) turns it
 //!   into pixels; the loss is the latent's squared error, the PSNR the pixels'.
 //! - `grid`: like `latent`, but convolutional and deterministic: the tokens are a 4 × 4 grid
-//!   (K = 16, width 16) made by halving the latent's side twice, read back by doubling it.
+//!   (K = 16, width 16) made by halving the latent's side twice, read back by doubling it
+//!   (the tokenizer's `GridEncoder` and, alone, the `GridDecoder` of its coarse path).
 //! - `grid-dit`: `grid`'s encoder, the preset's DiT decoder (in latent space) reading its 16
 //!   tokens: is the decoder the slow part?
 //! - `queries-grid`: the preset's encoder with K = 8 learned queries (in latent space), its
@@ -45,11 +47,13 @@ use std::time::Instant;
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, VarMap, linear};
 use moviedreamer_models::autoencoder::{Autoencoder, AutoencoderConfig};
-use moviedreamer_models::tokenizer::{Decoder, Encoder, QueryCompressor, TokenizerConfig};
+use moviedreamer_models::tokenizer::{
+    Decoder, Encoder, GridDecoder, GridEncoder, QueryCompressor, TokenLayout, TokenizerConfig,
+};
 use moviedreamer_nn::init::{SMALL, seeded_var_builder};
 use moviedreamer_nn::layers::{
-    Conv3x3, ConvResBlock, DitBlock, DitBlockConfig, LayerNorm, TransformerBlock, depth_to_space,
-    patchify, sincos_positions_2d, space_to_depth,
+    Conv3x3, DitBlock, DitBlockConfig, LayerNorm, TransformerBlock, depth_to_space, patchify,
+    sincos_positions_2d, space_to_depth,
 };
 use moviedreamer_storyworld::identity::Split;
 use moviedreamer_train::data::{Augment, KeyframeDataset, load_batch, training_batches};
@@ -277,65 +281,42 @@ impl DenseEncoder {
     }
 }
 
-/// The `grid` variant: convolutions all the way, in the autoencoder's latent space. The
-/// tokens are a 4 × 4 grid (K = 16) of width 16 (256 values, as K = 8 × D = 32), made by
-/// halving the latent's side twice and read back by doubling it twice.
-struct GridTokenizer {
-    embed: Linear,
-    down: Vec<(ConvResBlock, Linear)>,
-    to_tokens: Linear,
-    from_tokens: Linear,
-    up: Vec<(ConvResBlock, Linear)>,
-    last: ConvResBlock,
-    to_latent: Linear,
+/// The pixel-space preset the probes of 1 Dec 2026 measured (the bundled preset before
+/// grid tokens): 8 px patches, K = 8 learned queries of width 32, a DiT decoder.
+fn pixel_config() -> TokenizerConfig {
+    TokenizerConfig {
+        image_size: 64,
+        tokens: 8,
+        token_dim: 32,
+        layout: TokenLayout::Queries,
+        encoder_patch: 8,
+        encoder_dim: 128,
+        encoder_depth: 3,
+        encoder_heads: 4,
+        decoder_patch: 8,
+        decoder_dim: 192,
+        decoder_depth: 4,
+        decoder_heads: 6,
+        autoencoder: None,
+        ..TokenizerConfig::micro()
+    }
 }
 
-impl GridTokenizer {
-    const WIDTH: usize = 96;
-    const TOKEN_DIM: usize = 16;
-
-    fn new(latent_channels: usize, vb: VarBuilder) -> Result<Self> {
-        let w = Self::WIDTH;
-        let stage = |name: &str, i: usize, out: usize| -> Result<(ConvResBlock, Linear)> {
-            Ok((
-                ConvResBlock::new(w, vb.pp(format!("{name}.{i}.block")))?,
-                linear(
-                    if out > w { w } else { 4 * w },
-                    out,
-                    vb.pp(format!("{name}.{i}.resize")),
-                )?,
-            ))
-        };
-        Ok(GridTokenizer {
-            embed: linear(latent_channels, w, vb.pp("embed"))?,
-            down: vec![stage("down", 0, w)?, stage("down", 1, w)?],
-            to_tokens: linear(w, Self::TOKEN_DIM, vb.pp("to_tokens"))?,
-            from_tokens: linear(Self::TOKEN_DIM, w, vb.pp("from_tokens"))?,
-            up: vec![stage("up", 0, 4 * w)?, stage("up", 1, 4 * w)?],
-            last: ConvResBlock::new(w, vb.pp("last"))?,
-            to_latent: linear(w, latent_channels, vb.pp("to_latent"))?,
-        })
-    }
-
-    /// Latents (batch, c, 16, 16) → tokens (batch, 4, 4, 16).
-    fn encode(&self, latents: &Tensor) -> Result<Tensor> {
-        let mut x = self
-            .embed
-            .forward(&latents.permute((0, 2, 3, 1))?.contiguous()?)?;
-        for (block, resize) in &self.down {
-            x = resize.forward(&space_to_depth(&block.forward(&x, true)?)?)?;
-        }
-        self.to_tokens.forward(&x)
-    }
-
-    /// Tokens → latents (batch, c, 16, 16).
-    fn decode(&self, tokens: &Tensor) -> Result<Tensor> {
-        let mut x = self.from_tokens.forward(tokens)?;
-        for (block, resize) in &self.up {
-            x = depth_to_space(&resize.forward(&block.forward(&x, true)?)?)?;
-        }
-        let x = self.to_latent.forward(&self.last.forward(&x, true)?)?;
-        x.permute((0, 3, 1, 2))?.contiguous()
+/// The `grid` variant's sizes: 4 × 4 tokens (K = 16) of width 16 (256 values, as K = 8 ×
+/// D = 32), convolutions of width 96, in the latent of the storyworld autoencoder (the
+/// canvas is that latent, so no autoencoder inside).
+fn grid_config() -> TokenizerConfig {
+    let latent = AutoencoderConfig::storyworld();
+    TokenizerConfig {
+        image_size: latent.latent_size(),
+        channels: latent.latent_channels,
+        tokens: 16,
+        token_dim: 16,
+        layout: TokenLayout::Grid,
+        encoder_dim: 96,
+        encoder_depth: 1,
+        autoencoder: None,
+        ..pixel_config()
     }
 }
 
@@ -348,14 +329,14 @@ enum Probe {
     Conv(ConvAutoencoder),
     Ae(Autoencoder),
     Latent(Autoencoder, Encoder, Decoder),
-    Grid(Autoencoder, GridTokenizer),
-    GridDit(Autoencoder, GridTokenizer, Decoder),
-    QueriesGrid(Autoencoder, Encoder, Linear, GridTokenizer),
+    Grid(Autoencoder, GridEncoder, GridDecoder),
+    GridDit(Autoencoder, GridEncoder, Decoder),
+    QueriesGrid(Autoencoder, Encoder, Linear, GridDecoder),
 }
 
 impl Probe {
     fn new(variant: &str, tokens: Option<usize>, vb: VarBuilder) -> anyhow::Result<Self> {
-        let preset = TokenizerConfig::storyworld();
+        let preset = pixel_config();
         let cfg = TokenizerConfig {
             tokens: tokens.unwrap_or(if variant == "dense" {
                 64
@@ -389,10 +370,8 @@ impl Probe {
             )?),
             "grid" => Probe::Grid(
                 trained_autoencoder()?,
-                GridTokenizer::new(
-                    AutoencoderConfig::storyworld().latent_channels,
-                    vb.pp("grid"),
-                )?,
+                GridEncoder::new(&grid_config(), vb.pp("grid_encoder"))?,
+                GridDecoder::new(&grid_config(), vb.pp("grid_decoder"))?,
             ),
             "grid-dit" | "queries-grid" => {
                 let ae_config = AutoencoderConfig::storyworld();
@@ -405,15 +384,16 @@ impl Probe {
                     token_dim,
                     ..cfg.clone()
                 };
-                let grid = GridTokenizer::new(ae_config.latent_channels, vb.pp("grid"))?;
+                let grid = grid_config();
                 if variant == "grid-dit" {
-                    let decoder =
-                        Decoder::new(&latent(16, GridTokenizer::TOKEN_DIM), vb.pp("decoder"))?;
-                    Probe::GridDit(trained_autoencoder()?, grid, decoder)
+                    let encoder = GridEncoder::new(&grid, vb.pp("grid_encoder"))?;
+                    let decoder = Decoder::new(&latent(16, grid.token_dim), vb.pp("decoder"))?;
+                    Probe::GridDit(trained_autoencoder()?, encoder, decoder)
                 } else {
                     let encoder = Encoder::new(&latent(8, 32), vb.pp("encoder"))?;
-                    let to_grid = linear(256, 16 * GridTokenizer::TOKEN_DIM, vb.pp("to_grid"))?;
-                    Probe::QueriesGrid(trained_autoencoder()?, encoder, to_grid, grid)
+                    let to_grid = linear(256, 16 * grid.token_dim, vb.pp("to_grid"))?;
+                    let decoder = GridDecoder::new(&grid, vb.pp("grid_decoder"))?;
+                    Probe::QueriesGrid(trained_autoencoder()?, encoder, to_grid, decoder)
                 }
             }
             "latent" => {
@@ -464,7 +444,7 @@ impl Probe {
             Probe::Conv(model) => model.decode(&model.encode(images)?),
             Probe::Ae(model) => model.decode(&model.encode(images, true)?, true),
             Probe::Latent(autoencoder, ..)
-            | Probe::Grid(autoencoder, _)
+            | Probe::Grid(autoencoder, ..)
             | Probe::GridDit(autoencoder, ..)
             | Probe::QueriesGrid(autoencoder, ..) => {
                 autoencoder.decode(&self.generate_latents(images)?.0, false)
@@ -477,26 +457,22 @@ impl Probe {
         let batch = images.dim(0)?;
         let top = Tensor::full(999f32, batch, images.device())?;
         match self {
-            Probe::Grid(autoencoder, grid) => {
+            Probe::Grid(autoencoder, encoder, decoder) => {
                 let latents = autoencoder.encode(images, false)?.detach();
-                return Ok((grid.decode(&grid.encode(&latents)?)?, latents));
+                let tokens = encoder.forward(&latents, true)?;
+                return Ok((decoder.forward(&tokens, true)?, latents));
             }
-            Probe::GridDit(autoencoder, grid, decoder) => {
+            Probe::GridDit(autoencoder, encoder, decoder) => {
                 let latents = autoencoder.encode(images, false)?.detach();
-                let tokens =
-                    grid.encode(&latents)?
-                        .reshape((batch, 16, GridTokenizer::TOKEN_DIM))?;
+                let tokens = encoder.forward(&latents, true)?;
                 let generated = decoder.forward(&latents.zeros_like()?, &top, &tokens, true)?;
                 return Ok((generated, latents));
             }
-            Probe::QueriesGrid(autoencoder, encoder, to_grid, grid) => {
+            Probe::QueriesGrid(autoencoder, encoder, to_grid, decoder) => {
                 let latents = autoencoder.encode(images, false)?.detach();
                 let tokens = encoder.forward(&latents, true)?.flatten_from(1)?;
-                let map =
-                    to_grid
-                        .forward(&tokens)?
-                        .reshape((batch, 4, 4, GridTokenizer::TOKEN_DIM))?;
-                return Ok((grid.decode(&map)?, latents));
+                let grid = to_grid.forward(&tokens)?.reshape((batch, 16, ()))?;
+                return Ok((decoder.forward(&grid, true)?, latents));
             }
             _ => {}
         }

@@ -3,6 +3,11 @@
 //! conditioned on its K tokens, through cross-attention (detail) and through the adaLN
 //! conditioning vector (their mean: global look). Dropping the tokens in training, replaced
 //! by learned null tokens, gives classifier-free guidance at sampling.
+//!
+//! With grid tokens ([`TokenLayout::Grid`]) the tokens are also decoded by convolutions into
+//! a coarse canvas ([`GridDecoder`]), which the DiT sees beside the noisy canvas and adds
+//! its prediction to: it starts as a fast-learning deterministic decoder and the diffusion
+//! model only has to learn what the coarse canvas lacks.
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
@@ -12,7 +17,15 @@ use moviedreamer_nn::layers::{
     unpatchify,
 };
 
-use super::TokenizerConfig;
+use super::grid::GridDecoder;
+use super::{TokenLayout, TokenizerConfig};
+
+/// The coarse path of grid tokens: their convolutional decoding and its patch embedding.
+#[derive(Debug, Clone)]
+struct Coarse {
+    decoder: GridDecoder,
+    embed: Linear,
+}
 
 /// Noisy canvas, timestep and tokens → the model's prediction (x₀, v or ε).
 #[derive(Debug, Clone)]
@@ -21,6 +34,7 @@ pub struct Decoder {
     channels: usize,
     size: usize,
     embed: Linear,
+    coarse: Option<Coarse>,
     positions: Tensor,
     time: TimestepEmbedder,
     context: Linear,
@@ -74,6 +88,13 @@ impl Decoder {
             channels,
             size: side,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
+            coarse: match cfg.layout {
+                TokenLayout::Queries => None,
+                TokenLayout::Grid => Some(Coarse {
+                    decoder: GridDecoder::new(cfg, vb.pp("coarse"))?,
+                    embed: linear(patch_values, dim, vb.pp("coarse_embed"))?,
+                }),
+            },
             positions: sincos_positions_2d(grid, grid, dim, vb.device())?,
             time: TimestepEmbedder::new(256, dim, vb.pp("time"))?,
             context: linear(cfg.token_dim, dim, vb.pp("context"))?,
@@ -122,6 +143,14 @@ impl Decoder {
             .embed
             .forward(&patchify(noisy, self.patch)?)?
             .broadcast_add(&self.positions)?;
+        let coarse = match &self.coarse {
+            Some(coarse) => {
+                let canvas = coarse.decoder.forward(tokens, train)?;
+                x = (x + coarse.embed.forward(&patchify(&canvas, self.patch)?)?)?;
+                Some(canvas)
+            }
+            None => None,
+        };
         let c = (self.time.forward(timesteps)? + self.pooled.forward(&tokens.mean(1)?)?)?;
         let context = self
             .context
@@ -139,12 +168,16 @@ impl Decoder {
             &modulation[0],
             &modulation[1],
         )?;
-        unpatchify(
+        let prediction = unpatchify(
             &self.out.forward(&x)?,
             self.patch,
             self.channels,
             self.size,
             self.size,
-        )
+        )?;
+        match coarse {
+            Some(coarse) => coarse + prediction,
+            None => Ok(prediction),
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! The keyframe encoder: canvas (the keyframe's latent, or its pixels) → K continuous tokens
 //! of width D.
 //!
-//! Patches are embedded and mixed by a small ViT; then K learned queries cross-attend to the
-//! patch features (a Perceiver-style compressor), so however large the image, the planner
-//! sees exactly K tokens per keyframe.
+//! With [`TokenLayout::Queries`], patches are embedded and mixed by a small ViT; then K
+//! learned queries cross-attend to the patch features (a Perceiver-style compressor), so
+//! however large the image, the planner sees exactly K tokens per keyframe. With
+//! [`TokenLayout::Grid`], convolutions make a √K × √K grid of them ([`GridEncoder`]).
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
@@ -12,11 +13,39 @@ use moviedreamer_nn::layers::{
     Attention, AttentionConfig, LayerNorm, Mlp, TransformerBlock, patchify, sincos_positions_2d,
 };
 
-use super::TokenizerConfig;
+use super::grid::GridEncoder;
+use super::{TokenLayout, TokenizerConfig};
 
-/// Image → tokens.
+/// Image → tokens, by the config's layout.
 #[derive(Debug, Clone)]
-pub struct Encoder {
+pub enum Encoder {
+    /// ViT and learned queries.
+    Queries(QueryEncoder),
+    /// Convolutions to a grid.
+    Grid(GridEncoder),
+}
+
+impl Encoder {
+    /// Builds the encoder of `cfg.layout` under `vb`.
+    pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(match cfg.layout {
+            TokenLayout::Queries => Encoder::Queries(QueryEncoder::new(cfg, vb)?),
+            TokenLayout::Grid => Encoder::Grid(GridEncoder::new(cfg, vb)?),
+        })
+    }
+
+    /// Canvases (batch, channels, side, side) → (batch, tokens, token_dim).
+    pub fn forward(&self, canvases: &Tensor, train: bool) -> Result<Tensor> {
+        match self {
+            Encoder::Queries(encoder) => encoder.forward(canvases, train),
+            Encoder::Grid(encoder) => encoder.forward(canvases, train),
+        }
+    }
+}
+
+/// Image → tokens by a ViT and learned queries.
+#[derive(Debug, Clone)]
+pub struct QueryEncoder {
     patch: usize,
     embed: Linear,
     positions: Tensor,
@@ -24,7 +53,7 @@ pub struct Encoder {
     compressor: QueryCompressor,
 }
 
-impl Encoder {
+impl QueryEncoder {
     /// Builds the encoder under `vb`.
     pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         let dim = cfg.encoder_dim;
@@ -36,7 +65,7 @@ impl Encoder {
                 TransformerBlock::new(dim, cfg.encoder_heads, 4.0, vb.pp(format!("blocks.{i}")))
             })
             .collect::<Result<_>>()?;
-        Ok(Encoder {
+        Ok(QueryEncoder {
             patch: cfg.encoder_patch,
             embed: linear(patch_values, dim, vb.pp("embed"))?,
             positions: sincos_positions_2d(grid, grid, dim, vb.device())?,

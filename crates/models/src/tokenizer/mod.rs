@@ -9,6 +9,7 @@
 mod canvas;
 mod decoder;
 mod encoder;
+mod grid;
 
 use std::path::Path;
 
@@ -26,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 pub use canvas::{AUTOENCODER, Canvas};
 pub use decoder::Decoder;
-pub use encoder::{Encoder, QueryCompressor};
+pub use encoder::{Encoder, QueryCompressor, QueryEncoder};
+pub use grid::{GridDecoder, GridEncoder};
 
 use crate::autoencoder::AutoencoderConfig;
 
@@ -41,13 +43,18 @@ pub struct TokenizerConfig {
     pub tokens: usize,
     /// Width of a token (D).
     pub token_dim: usize,
-    /// Encoder patch side, in pixels of the canvas ([`canvas`](Self::canvas)).
+    /// How tokens are made and read ([`TokenLayout`]).
+    #[serde(default)]
+    pub layout: TokenLayout,
+    /// Encoder patch side, in pixels of the canvas ([`canvas`](Self::canvas)); unused by
+    /// grid tokens.
     pub encoder_patch: usize,
-    /// Encoder width.
+    /// Encoder width (for grid tokens, the width of the encoder's and the coarse
+    /// decoder's convolutions).
     pub encoder_dim: usize,
-    /// Encoder transformer blocks.
+    /// Encoder transformer blocks (for grid tokens, residual blocks per resolution).
     pub encoder_depth: usize,
-    /// Encoder attention heads.
+    /// Encoder attention heads; unused by grid tokens.
     pub encoder_heads: usize,
     /// Decoder patch side, in pixels of the canvas.
     pub decoder_patch: usize,
@@ -72,6 +79,20 @@ pub struct TokenizerConfig {
     pub autoencoder: Option<AutoencoderConfig>,
 }
 
+/// How a keyframe becomes its K tokens and how the decoder reads them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenLayout {
+    /// A ViT over the canvas's patches, then K learned queries cross-attending to its
+    /// features; the decoder reads the tokens through cross-attention (MovieDreamer's).
+    #[default]
+    Queries,
+    /// A √K × √K grid of tokens made by residual convolutions that halve the canvas's side;
+    /// the decoder also gets their convolutional decoding, a coarse canvas, as its input
+    /// and its starting guess ([`grid`]). Needs the decoder to predict x₀.
+    Grid,
+}
+
 fn uniform_timesteps() -> f64 {
     1.0
 }
@@ -85,6 +106,7 @@ impl TokenizerConfig {
             channels: 3,
             tokens: 2,
             token_dim: 8,
+            layout: TokenLayout::Queries,
             encoder_patch: 8,
             encoder_dim: 32,
             encoder_depth: 1,
@@ -100,10 +122,13 @@ impl TokenizerConfig {
         }
     }
 
-    /// The micro tokenizer in the latent space of the micro autoencoder (8 × 8 × 4): what
-    /// the `micro` training preset trains, so the tests cover the autoencoder's path.
+    /// The micro tokenizer in the latent space of the micro autoencoder (8 × 8 × 4), with a
+    /// 2 × 2 grid of tokens: what the `micro` training preset trains, so the tests cover the
+    /// autoencoder's and the grid's paths.
     pub fn micro_latent() -> Self {
         TokenizerConfig {
+            tokens: 4,
+            layout: TokenLayout::Grid,
             encoder_patch: 2,
             decoder_patch: 2,
             autoencoder: Some(AutoencoderConfig::micro()),
@@ -111,24 +136,27 @@ impl TokenizerConfig {
         }
     }
 
-    /// The bundled tokenizer for 64 px StoryWorld keyframes, in pixel space: in the latent
-    /// of the storyworld autoencoder (`autoencoder: Some(AutoencoderConfig::storyworld())`,
-    /// 2 px patches) it learned no faster per step, and the autoencoder costs its own
-    /// training first (docs/results/tokenizer.md, "A latent autoencoder"). K and D are to
-    /// be chosen by the ablation of issue #5.
+    /// The bundled tokenizer for 64 px StoryWorld keyframes, in the latent of the
+    /// storyworld autoencoder (16 × 16 × 8): a 4 × 4 grid of tokens of width 16 made by
+    /// convolutions of width 96, and a DiT decoder over 2 × 2 latent patches that refines
+    /// their coarse decoding. Learned queries and a decoder reading the tokens only through
+    /// cross-attention learned far slower per step, in pixels or in the latent
+    /// (docs/results/tokenizer.md, "A latent autoencoder, and spatial tokens").
     pub fn storyworld() -> Self {
         TokenizerConfig {
             image_size: 64,
-            tokens: 8,
-            token_dim: 32,
-            encoder_patch: 8,
-            encoder_dim: 128,
-            encoder_depth: 3,
+            tokens: 16,
+            token_dim: 16,
+            layout: TokenLayout::Grid,
+            encoder_patch: 2,
+            encoder_dim: 96,
+            encoder_depth: 1,
             encoder_heads: 4,
-            decoder_patch: 8,
+            decoder_patch: 2,
             decoder_dim: 192,
             decoder_depth: 4,
             decoder_heads: 6,
+            autoencoder: Some(AutoencoderConfig::storyworld()),
             ..TokenizerConfig::micro()
         }
     }
@@ -162,6 +190,11 @@ impl KeyframeTokenizer {
                 "a keyframe needs at least one token of at least one value (tokens {}, token_dim {})",
                 config.tokens,
                 config.token_dim
+            );
+        }
+        if config.layout == TokenLayout::Grid && config.schedule.prediction != Prediction::Sample {
+            candle_core::bail!(
+                "grid tokens give the decoder a coarse keyframe to refine, so it must predict the keyframe itself (schedule.prediction \"sample\")"
             );
         }
         let (_, side) = config.canvas();
