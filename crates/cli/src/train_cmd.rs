@@ -33,8 +33,9 @@ pub enum TrainCommand {
     /// Writes checkpoints, metrics.jsonl and loss.png into the output directory as it goes,
     /// and model/ (the EMA weights, f16) at the end. Ctrl-C saves a checkpoint first; run
     /// the same command with --resume to continue exactly where it stopped. A tokenizer in
-    /// latent space (the micro preset, or settings with an "autoencoder") first trains its
-    /// autoencoder alone, in OUT/autoencoder, for autoencoder_steps steps.
+    /// latent space (both presets, or settings with an "autoencoder") first trains its
+    /// autoencoder alone, in OUT/autoencoder, for autoencoder_steps steps (the storyworld
+    /// preset: 1,000 steps, about 7 minutes on 2 cores).
     Tokenizer(TrainTokenizerArgs),
     /// Train the identity encoder (face → identity embedding) on the portraits and keyframe
     /// faces of a StoryWorld dataset, with a contrastive loss.

@@ -64,7 +64,8 @@ fn train_the_planner_and_plan_an_unseen_film() {
         &path("plan.safetensors"),
     ]));
     assert!(out.contains("planned 6 keyframes"), "{out}");
-    assert!(out.contains("[6, 2, 8]"), "{out}");
+    // Six shots of the micro tokenizer's K = 4 tokens (its 2 × 2 grid) of width 8.
+    assert!(out.contains("[6, 4, 8]"), "{out}");
 
     // Scores and a sheet on the unseen films.
     let out = ok(moviedreamer(&[

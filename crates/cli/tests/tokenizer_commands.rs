@@ -96,7 +96,8 @@ fn train_resume_tokenize_and_reconstruct() {
         "-o",
         &path("tokens.safetensors"),
     ]));
-    assert!(out.contains("[2, 2, 8]"), "{out}");
+    // Two keyframes of the micro preset's K = 4 tokens (a 2 × 2 grid) of width 8.
+    assert!(out.contains("[2, 4, 8]"), "{out}");
     ok(moviedreamer(&[
         "reconstruct",
         &keyframe,

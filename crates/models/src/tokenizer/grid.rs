@@ -12,6 +12,7 @@
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::init::small_linear;
 use moviedreamer_nn::layers::{ConvResBlock, depth_to_space, space_to_depth};
 
 use super::TokenizerConfig;
@@ -31,8 +32,9 @@ pub fn grid_geometry(cfg: &TokenizerConfig) -> Result<(usize, usize)> {
     Ok((grid, halvings))
 }
 
-/// One resolution of a grid encoder or decoder: residual blocks at that resolution, then the
-/// change of resolution (space-to-depth and a linear map, or the reverse).
+/// One resolution of a grid encoder or decoder: residual blocks at that resolution, then a
+/// linear map over the channels: with space-to-depth before it or depth-to-space after it,
+/// the change of resolution; in the decoder's last stage, the projection to the canvas.
 #[derive(Debug, Clone)]
 struct Stage {
     blocks: Vec<ConvResBlock>,
@@ -40,19 +42,22 @@ struct Stage {
 }
 
 impl Stage {
+    /// Blocks of `cfg`'s width, then a linear map of `resize_in` → `resize_out` channels.
     fn new(
         cfg: &TokenizerConfig,
         resize_in: usize,
         resize_out: usize,
         vb: VarBuilder,
     ) -> Result<Self> {
+        Self::with_map(cfg, linear(resize_in, resize_out, vb.pp("resize"))?, vb)
+    }
+
+    /// Blocks of `cfg`'s width, then the given linear map.
+    fn with_map(cfg: &TokenizerConfig, resize: Linear, vb: VarBuilder) -> Result<Self> {
         let blocks = (0..cfg.encoder_depth)
             .map(|i| ConvResBlock::new(cfg.encoder_dim, vb.pp(format!("blocks.{i}"))))
             .collect::<Result<_>>()?;
-        Ok(Stage {
-            blocks,
-            resize: linear(resize_in, resize_out, vb.pp("resize"))?,
-        })
+        Ok(Stage { blocks, resize })
     }
 
     fn blocks(&self, mut x: Tensor, train: bool) -> Result<Tensor> {
@@ -126,7 +131,14 @@ impl GridDecoder {
             grid,
             from_tokens: linear(cfg.token_dim, width, vb.pp("from_tokens"))?,
             up,
-            last: Stage::new(cfg, width, channels, vb.pp("last"))?,
+            // Small, as the DiT's last layer: the first coarse canvases are near zero instead
+            // of large random values (a first loss of 131 in latent units, measured), which
+            // take many clipped steps to undo.
+            last: Stage::with_map(
+                cfg,
+                small_linear(width, channels, vb.pp("last").pp("resize"))?,
+                vb.pp("last"),
+            )?,
         })
     }
 
