@@ -76,7 +76,7 @@ impl TokenizerTraining {
     pub fn preset(name: &str) -> Option<Self> {
         let base = TokenizerTraining {
             model: TokenizerConfig::storyworld(),
-            steps: 5000,
+            steps: 2000,
             batch: 16,
             micro_batches: 2,
             optimiser: OptimiserSettings {
