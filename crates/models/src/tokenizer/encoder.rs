@@ -20,7 +20,7 @@ use super::{TokenLayout, TokenizerConfig};
 #[derive(Debug, Clone)]
 pub enum Encoder {
     /// ViT and learned queries.
-    Queries(QueryEncoder),
+    Queries(Box<QueryEncoder>),
     /// Convolutions to a grid.
     Grid(GridEncoder),
 }
@@ -29,7 +29,7 @@ impl Encoder {
     /// Builds the encoder of `cfg.layout` under `vb`.
     pub fn new(cfg: &TokenizerConfig, vb: VarBuilder) -> Result<Self> {
         Ok(match cfg.layout {
-            TokenLayout::Queries => Encoder::Queries(QueryEncoder::new(cfg, vb)?),
+            TokenLayout::Queries => Encoder::Queries(Box::new(QueryEncoder::new(cfg, vb)?)),
             TokenLayout::Grid => Encoder::Grid(GridEncoder::new(cfg, vb)?),
         })
     }
