@@ -68,7 +68,6 @@ impl AutoencoderConfig {
 /// Keyframe ↔ latent.
 #[derive(Debug, Clone)]
 pub struct Autoencoder {
-    config: AutoencoderConfig,
     stem: Conv3x3,
     outer_in: ConvResBlock,
     merge: Linear,
@@ -100,7 +99,6 @@ impl Autoencoder {
                 .collect::<Result<Vec<_>>>()
         };
         Ok(Autoencoder {
-            config: config.clone(),
             stem: Conv3x3::new(4 * config.channels, outer, vb.pp("stem"))?,
             outer_in: ConvResBlock::new(outer, vb.pp("outer_in"))?,
             merge: linear(4 * outer, inner, vb.pp("merge"))?,
@@ -115,11 +113,6 @@ impl Autoencoder {
             pixel_norm: LayerNorm::new(outer, true, 1e-6, vb.pp("pixel_norm"))?,
             to_pixels: linear(outer, 4 * config.channels, vb.pp("to_pixels"))?,
         })
-    }
-
-    /// The configuration it was built with.
-    pub fn config(&self) -> &AutoencoderConfig {
-        &self.config
     }
 
     /// Keyframes (batch, channels, size, size) in [-1, 1] → latents (batch, latent_channels,

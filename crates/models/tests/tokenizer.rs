@@ -40,6 +40,16 @@ fn keyframes() -> Tensor {
     Tensor::from_vec(values, (2, 3, 32, 32), &Device::Cpu).unwrap()
 }
 
+/// The training loss of eight random 32 px keyframes in [-1, 1], seeded.
+fn loss_on_random_keyframes(model: &KeyframeTokenizer) -> Tensor {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let images = randn(&mut rng, (8, 3, 32, 32), &Device::Cpu)
+        .unwrap()
+        .tanh()
+        .unwrap();
+    model.training_loss(&images, &mut rng).unwrap()
+}
+
 #[test]
 fn every_weight_gets_a_gradient() {
     // Half the samples lose their tokens, so both the tokens' path and the null tokens
@@ -49,12 +59,7 @@ fn every_weight_gets_a_gradient() {
         ..TokenizerConfig::micro()
     };
     let (varmap, model) = tokenizer_with(&config);
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let images = randn(&mut rng, (8, 3, 32, 32), &Device::Cpu)
-        .unwrap()
-        .tanh()
-        .unwrap();
-    let loss = model.training_loss(&images, &mut rng).unwrap();
+    let loss = loss_on_random_keyframes(&model);
     assert_full_coverage(&varmap, &loss);
 }
 
@@ -65,12 +70,7 @@ fn in_latent_space_with_grid_tokens_the_autoencoder_stays_frozen_and_the_rest_le
         ..TokenizerConfig::micro_latent()
     };
     let (varmap, model) = tokenizer_with(&config);
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let images = randn(&mut rng, (8, 3, 32, 32), &Device::Cpu)
-        .unwrap()
-        .tanh()
-        .unwrap();
-    let loss = model.training_loss(&images, &mut rng).unwrap();
+    let loss = loss_on_random_keyframes(&model);
     let problems = gradient_problems(&varmap, &loss).unwrap();
     assert!(!problems.is_empty());
     for (name, problem) in &problems {

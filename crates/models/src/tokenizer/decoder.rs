@@ -11,6 +11,7 @@
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::diffusion::Prediction;
 use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
     DitBlock, DitBlockConfig, LayerNorm, TimestepEmbedder, modulate, patchify, sincos_positions_2d,
@@ -69,6 +70,13 @@ impl Decoder {
         decoupled_context_dim: Option<usize>,
         vb: VarBuilder,
     ) -> Result<Self> {
+        // Here rather than in the tokenizer, so the renderer, which builds this decoder too,
+        // is held to it.
+        if cfg.layout == TokenLayout::Grid && cfg.schedule.prediction != Prediction::Sample {
+            candle_core::bail!(
+                "grid tokens give the decoder a coarse keyframe to refine, so it must predict the keyframe itself (schedule.prediction \"sample\")"
+            );
+        }
         let dim = cfg.decoder_dim;
         let (channels, side) = cfg.canvas();
         let grid = side / cfg.decoder_patch;

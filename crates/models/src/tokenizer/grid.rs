@@ -19,7 +19,7 @@ use super::TokenizerConfig;
 
 /// The grid's side and how many times the canvas's side is halved to reach it, or an error
 /// that says which sizes do not fit.
-pub fn grid_geometry(cfg: &TokenizerConfig) -> Result<(usize, usize)> {
+fn grid_geometry(cfg: &TokenizerConfig) -> Result<(usize, usize)> {
     let (_, side) = cfg.canvas();
     let grid = cfg.tokens.isqrt();
     let halvings = (side / grid.max(1)).checked_ilog2().unwrap_or(0) as usize;

@@ -193,11 +193,6 @@ impl KeyframeTokenizer {
                 config.token_dim
             );
         }
-        if config.layout == TokenLayout::Grid && config.schedule.prediction != Prediction::Sample {
-            candle_core::bail!(
-                "grid tokens give the decoder a coarse keyframe to refine, so it must predict the keyframe itself (schedule.prediction \"sample\")"
-            );
-        }
         let (_, side) = config.canvas();
         if config.encoder_patch == 0
             || config.decoder_patch == 0
