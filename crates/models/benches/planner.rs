@@ -16,17 +16,19 @@ use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group};
 use moviedreamer_models::planner::prompt::{CastPrompt, FilmPrompt, SLOTS, ShotPrompt};
 use moviedreamer_models::planner::{Planner, PlannerConfig};
+use moviedreamer_models::tokenizer::TokenizerConfig;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const TOKENS: usize = 8;
-const TOKEN_DIM: usize = 32;
 const FACE_DIM: usize = 64;
 const VOCABULARY: usize = 400;
 const CAST: usize = 5;
 
 fn planner() -> Planner {
-    let config = PlannerConfig::storyworld(TOKENS, TOKEN_DIM, FACE_DIM, VOCABULARY);
+    // The tokens of the bundled tokenizer (64 grid tokens of width 16, planned in groups).
+    let tokenizer = TokenizerConfig::storyworld();
+    let config =
+        PlannerConfig::storyworld(tokenizer.tokens, tokenizer.token_dim, FACE_DIM, VOCABULARY);
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     Planner::new(&config, vb).unwrap()

@@ -53,7 +53,7 @@ impl Planner {
                 0,
             )?;
             let visual = if history.is_empty() {
-                Tensor::zeros((0, cfg.token_dim), candle_core::DType::F32, device)?
+                Tensor::zeros((0, cfg.position_dim()), candle_core::DType::F32, device)?
             } else {
                 Tensor::cat(history.make_contiguous(), 0)?
             };
@@ -70,14 +70,15 @@ impl Planner {
             let last = layout.len() as u32 - 1;
             let mut next = self.next_tokens(&self.outputs(&hidden, &[last], false)?, rng)?;
             let mut tokens = vec![next.clone()];
-            for _ in 1..cfg.tokens {
+            for _ in 1..cfg.positions() {
                 let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
                 let hidden = self.run_cached(&x, &mut caches)?;
                 next = self.next_tokens(&self.outputs(&hidden, &[0], false)?, rng)?;
                 tokens.push(next.clone());
             }
             let keyframe = Tensor::cat(&tokens, 0)?;
-            on_keyframe(shot, self.denormalise(&keyframe)?)?;
+            let tokens = keyframe.reshape((cfg.tokens, cfg.token_dim))?;
+            on_keyframe(shot, self.denormalise(&tokens)?)?;
             history.push_back(keyframe);
             if history.len() == cfg.window {
                 history.pop_front();
@@ -114,15 +115,14 @@ mod tests {
         keyframes
     }
 
-    #[test]
-    fn planning_token_by_token_equals_teacher_forcing_on_its_own_output() {
-        // Ten shots with a window of four: the window slides six times.
-        let varmap = VarMap::new();
-        let planner = micro_planner(&varmap);
+    /// Plans ten shots with a window of four (the window slides six times) and checks each
+    /// keyframe against teacher forcing on the planner's own output, in the same window.
+    fn assert_planning_equals_teacher_forcing(planner: &Planner) {
+        let cfg = planner.config();
         let film = film(10, 6);
-        let keyframes = planned(&planner, &film, 0);
+        let keyframes = planned(planner, &film, 0);
         assert_eq!(keyframes.len(), 10);
-        assert_eq!(keyframes[0].dims(), &[3, 4]);
+        assert_eq!(keyframes[0].dims(), &[cfg.tokens, cfg.token_dim]);
         // The windows generation used: shots 0..1, 0..2, 0..3, 0..4, 1..5, …, 6..10.
         for shot in 0..10usize {
             let start = (shot + 1).saturating_sub(4);
@@ -140,10 +140,34 @@ mod tests {
             assert!(diff < 1e-4, "shot {shot}: {diff}");
         }
         // And it is deterministic.
-        let again = planned(&planner, &film, 1);
+        let again = planned(planner, &film, 1);
         assert_eq!(
             again[9].to_vec2::<f32>().unwrap(),
             keyframes[9].to_vec2::<f32>().unwrap()
+        );
+    }
+
+    #[test]
+    fn planning_token_by_token_equals_teacher_forcing_on_its_own_output() {
+        let varmap = VarMap::new();
+        assert_planning_equals_teacher_forcing(&micro_planner(&varmap));
+    }
+
+    #[test]
+    fn grouped_tokens_plan_as_they_train_and_come_back_one_token_per_row() {
+        // Four tokens of width 4 in two positions of width 8.
+        let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
+        cfg.group = 2;
+        let varmap = VarMap::new();
+        let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
+        assert_eq!(cfg.positions(), 2);
+        assert_planning_equals_teacher_forcing(&planner);
+        // A group that does not divide K is refused.
+        cfg.group = 3;
+        let err = Planner::new(&cfg, seeded_var_builder(&VarMap::new(), 0)).unwrap_err();
+        assert!(
+            err.to_string().contains("group (3) must divide tokens (4"),
+            "{err}"
         );
     }
 

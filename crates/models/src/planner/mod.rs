@@ -36,6 +36,12 @@ pub struct PlannerConfig {
     pub tokens: usize,
     /// Width of a visual token (the tokenizer's D).
     pub token_dim: usize,
+    /// Consecutive visual tokens read and predicted together as one position (must divide
+    /// `tokens`). A grid tokenizer's many narrow tokens (K = 64, D = 16) would make windows
+    /// of thousands of positions; grouped by 4, a keyframe is 16 positions of width 64, and
+    /// since grid tokens run in raster order a group is a 4 × 1 strip of the keyframe.
+    #[serde(default = "one")]
+    pub group: usize,
     /// Per-dimension mean of the tokenizer's tokens over the training films; tokens are
     /// standardised with it and `token_std` on the way in and restored on the way out.
     /// Empty: tokens are used as they are.
@@ -83,6 +89,7 @@ impl PlannerConfig {
         PlannerConfig {
             tokens,
             token_dim,
+            group: 1,
             token_mean: Vec::new(),
             token_std: Vec::new(),
             face_dim,
@@ -128,15 +135,30 @@ impl PlannerConfig {
             hidden: 768,
             window: 16,
             dropout: 0.2,
+            group: 4,
             ..Self::micro(tokens, token_dim, face_dim, vocab_size)
         }
+    }
+
+    /// Positions a keyframe's visual tokens take: `tokens` in groups of `group`.
+    pub fn positions(&self) -> usize {
+        self.tokens / self.group
+    }
+
+    /// Width of one visual position: `group` tokens side by side.
+    fn position_dim(&self) -> usize {
+        self.token_dim * self.group
     }
 
     /// Longest sequence a window can make: the prefix of a full cast and `window` shots.
     fn max_positions(&self) -> usize {
         1 + self.max_cast * (1 + self.face_tokens)
-            + self.window * (prompt::SHOT_HEADER + self.tokens)
+            + self.window * (prompt::SHOT_HEADER + self.positions())
     }
+}
+
+fn one() -> usize {
+    1
 }
 
 /// What turns the transformer's output into the next visual token.
@@ -179,7 +201,7 @@ pub struct Planner {
 }
 
 /// A window of a film, ready to embed: the prompt of its prefix and shots, and the visual
-/// tokens given so far (normalised), (visible, token_dim).
+/// positions given so far (normalised, tokens grouped), (visible, group × token_dim).
 struct Window<'a> {
     film: &'a FilmPrompt,
     shots: &'a [ShotPrompt],
@@ -201,6 +223,13 @@ impl Planner {
         check(
             config.tokens > 0 && config.token_dim > 0,
             "tokens and token_dim must be positive",
+        )?;
+        check(
+            config.group > 0 && config.tokens.is_multiple_of(config.group),
+            &format!(
+                "group ({}) must divide tokens ({}, the tokenizer's K); set \"group\" in the settings",
+                config.group, config.tokens
+            ),
         )?;
         check(config.window > 0, "window must hold at least one shot")?;
         for stats in [&config.token_mean, &config.token_std] {
@@ -240,7 +269,7 @@ impl Planner {
                 config.face_tokens * config.dim,
                 vb.pp("face_in"),
             )?,
-            visual_in: linear(config.token_dim, config.dim, vb.pp("visual_in"))?,
+            visual_in: linear(config.position_dim(), config.dim, vb.pp("visual_in"))?,
             roles: vb.get_with_hints((ROLES, config.dim), "roles", SMALL)?,
             // One more than the cast: "nobody" in a slot.
             cast_ids: vb.get_with_hints((config.max_cast + 1, config.dim), "cast_ids", SMALL)?,
@@ -256,13 +285,15 @@ impl Planner {
             )?,
             norm: RmsNorm::new(config.dim, 1e-5, vb.pp("norm"))?,
             head: match &config.head {
-                PlannerHead::Regression => {
-                    Head::Regression(linear_no_bias(config.dim, config.token_dim, vb.pp("head"))?)
-                }
+                PlannerHead::Regression => Head::Regression(linear_no_bias(
+                    config.dim,
+                    config.position_dim(),
+                    vb.pp("head"),
+                )?),
                 PlannerHead::Diffusion(head) => Head::Diffusion(Box::new(DiffusionHead::new(
                     head,
                     config.dim,
-                    config.token_dim,
+                    config.position_dim(),
                     vb.pp("diffusion_head"),
                 )?)),
             },
@@ -352,8 +383,8 @@ impl Planner {
         let device = window.visual.device();
         let (cast, shots) = (window.film.cast.len(), window.shots.len());
         let visible = window.visual.dim(0)?;
-        let last_visible = visible - (shots - 1) * cfg.tokens;
-        let layout = Layout::new(cast, cfg.face_tokens, shots, cfg.tokens, last_visible);
+        let last_visible = visible - (shots - 1) * cfg.positions();
+        let layout = Layout::new(cast, cfg.face_tokens, shots, cfg.positions(), last_visible);
 
         // Texts: style, cast descriptions, shot texts, each one vector.
         let text_rows = match texts {
@@ -415,7 +446,7 @@ impl Planner {
         if visible > 0 {
             let visual_rows = self.visual_in.forward(&window.visual)?;
             let keep: Vec<f32> = (0..visible)
-                .map(|i| f32::from(!window.masked[i / cfg.tokens]))
+                .map(|i| f32::from(!window.masked[i / cfg.positions()]))
                 .collect();
             let keep = Tensor::from_vec(keep, (visible, 1), device)?;
             let masked = keep.affine(-1.0, 1.0)?;
@@ -446,7 +477,7 @@ impl Planner {
     fn next_tokens(&self, outputs: &Tensor, rng: &mut impl Rng) -> Result<Tensor> {
         match &self.head {
             Head::Regression(head) => head.forward(outputs),
-            Head::Diffusion(head) => head.sample(outputs, self.config.token_dim, rng),
+            Head::Diffusion(head) => head.sample(outputs, self.config.position_dim(), rng),
         }
     }
 
@@ -515,7 +546,7 @@ impl Planner {
         }
         let targets = self
             .normalise(tokens)?
-            .reshape((count * cfg.tokens, cfg.token_dim))?;
+            .reshape((count * cfg.positions(), cfg.position_dim()))?;
         let train = rng.is_some();
         let window = Window {
             film,
