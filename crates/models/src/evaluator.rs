@@ -3,9 +3,20 @@
 //! style, shot type) and, for each slot (left, centre, right), whether a character stands
 //! there and its pose and identity traits. The benchmark scores generated films with it.
 //!
-//! A ViT over 8 px patches with learned query tokens appended to the patch sequence: one
-//! for the scene and one per slot. Each reads its labels through its own linear heads. A
-//! slot's identity embedding is the unit-length concatenation of its trait probabilities:
+//! Two readers. The scene reader, a ViT over 8 px patches of the whole keyframe with a
+//! learned query token, reads location, time, style and shot type. The figure reader, a
+//! smaller ViT over 4 px patches with weights shared by every slot, reads one vertical band
+//! of the keyframe per slot (StoryWorld's slots are fixed places across the frame) and says
+//! whether someone stands there, their pose and their traits; its read token starts from
+//! the scene reader's output, so it knows the style and the shot type.
+//!
+//! Why a reader per band: one ViT with a query per slot, all attending to the whole frame,
+//! learned to recognise the training characters from their surroundings and outfit and
+//! recall their traits, at chance on unseen characters (docs/results/evaluator.md). A band
+//! holds little but its figure, at 4 px patches a face spans several patches, and shared
+//! weights see three figures per keyframe.
+//!
+//! A slot's identity embedding is the unit-length concatenation of its trait probabilities:
 //! two pictures of one character agree in it exactly as far as their traits are read alike,
 //! with nothing learned beyond the traits (so it cannot reward a generator for anything
 //! but the traits).
@@ -43,14 +54,32 @@ pub struct EvaluatorConfig {
     pub depth: usize,
     /// Attention heads.
     pub heads: usize,
-    /// Slots a character can stand in.
+    /// Slots a character can stand in, left to right.
     pub slots: usize,
+    /// The reader of each slot's band.
+    pub figure: FigureReaderConfig,
     /// Attributes of the whole keyframe.
     pub scene: Vec<Attribute>,
     /// Pose classes of a character.
     pub poses: usize,
     /// Identity traits of a character.
     pub traits: Vec<Attribute>,
+}
+
+/// Sizes of the figure reader, which reads one slot's band of the keyframe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureReaderConfig {
+    /// Width of a band in pixels (bands are spread evenly from the left edge to the right
+    /// edge, so they overlap where they are wider than the frame over the slots).
+    pub band: usize,
+    /// Patch side in pixels.
+    pub patch: usize,
+    /// Transformer width.
+    pub dim: usize,
+    /// Transformer blocks.
+    pub depth: usize,
+    /// Attention heads.
+    pub heads: usize,
 }
 
 impl EvaluatorConfig {
@@ -63,6 +92,15 @@ impl EvaluatorConfig {
             depth: 4,
             heads: 6,
             slots: 3,
+            // Bands at 0–24, 20–44 and 40–64 px: StoryWorld's wide and medium shots stand
+            // their figures about 12, 32 and 52 px across, at most 16 px wide.
+            figure: FigureReaderConfig {
+                band: 24,
+                patch: 4,
+                dim: 96,
+                depth: 3,
+                heads: 4,
+            },
             scene,
             poses,
             traits,
@@ -82,6 +120,13 @@ impl EvaluatorConfig {
             dim: 32,
             depth: 1,
             heads: 2,
+            figure: FigureReaderConfig {
+                band: 8,
+                patch: 4,
+                dim: 16,
+                depth: 1,
+                heads: 2,
+            },
             ..Self::storyworld(scene, poses, traits)
         }
     }
@@ -113,15 +158,71 @@ impl Reading {
     }
 }
 
+/// A ViT with one read token appended to its patches: pictures → (batch, dim).
+#[derive(Debug, Clone)]
+struct Reader {
+    patch: usize,
+    embed: Linear,
+    positions: Tensor,
+    query: Tensor,
+    blocks: Vec<TransformerBlock>,
+    norm: LayerNorm,
+}
+
+impl Reader {
+    /// A reader of `height` × `width` pictures in patches of `patch`.
+    fn new(
+        (height, width): (usize, usize),
+        (patch, dim, depth, heads): (usize, usize, usize, usize),
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        if patch == 0 || !height.is_multiple_of(patch) || !width.is_multiple_of(patch) {
+            candle_core::bail!(
+                "evaluator: a {height} x {width} picture does not split into patches of {patch}"
+            );
+        }
+        Ok(Reader {
+            patch,
+            embed: linear(3 * patch * patch, dim, vb.pp("embed"))?,
+            positions: sincos_positions_2d(height / patch, width / patch, dim, vb.device())?,
+            query: vb.get_with_hints((1, 1, dim), "query", SMALL)?,
+            blocks: (0..depth)
+                .map(|i| TransformerBlock::new(dim, heads, 4.0, vb.pp(format!("blocks.{i}"))))
+                .collect::<Result<_>>()?,
+            norm: LayerNorm::new(dim, true, 1e-6, vb.pp("norm"))?,
+        })
+    }
+
+    /// Pictures (batch, 3, height, width) → the read token (batch, dim), which starts as the
+    /// learned query plus `context` (batch, dim) where given.
+    fn forward(&self, pictures: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        let batch = pictures.dim(0)?;
+        let patches = self
+            .embed
+            .forward(&patchify(pictures, self.patch)?)?
+            .broadcast_add(&self.positions)?;
+        let dim = patches.dim(D::Minus1)?;
+        let mut query = self.query.broadcast_as((batch, 1, dim))?.contiguous()?;
+        if let Some(context) = context {
+            query = query.broadcast_add(&context.unsqueeze(1)?)?;
+        }
+        let mut x = Tensor::cat(&[patches, query], 1)?;
+        for block in &self.blocks {
+            x = block.forward(&x, None, train)?;
+        }
+        let last = x.dim(1)? - 1;
+        self.norm.forward(&x.narrow(1, last, 1)?.squeeze(1)?, train)
+    }
+}
+
 /// Keyframes → their labels.
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     config: EvaluatorConfig,
-    embed: Linear,
-    positions: Tensor,
-    queries: Tensor,
-    blocks: Vec<TransformerBlock>,
-    norm: LayerNorm,
+    scene_reader: Reader,
+    figure_reader: Reader,
+    /// The scene reader's output → the figure reader's starting read token.
+    scene_to_figure: Linear,
     scene: Vec<Linear>,
     presence: Linear,
     pose: Linear,
@@ -131,35 +232,56 @@ pub struct Evaluator {
 impl Evaluator {
     /// Builds the evaluator under `vb`.
     pub fn new(cfg: &EvaluatorConfig, vb: VarBuilder) -> Result<Self> {
-        if cfg.patch == 0 || !cfg.image_size.is_multiple_of(cfg.patch) {
+        let figure = &cfg.figure;
+        if cfg.slots == 0 || figure.band == 0 || figure.band > cfg.image_size {
             candle_core::bail!(
-                "evaluator: image size {} must be a multiple of the patch size {}",
-                cfg.image_size,
-                cfg.patch
+                "evaluator: {} slots with bands of {} px do not fit a {} px keyframe",
+                cfg.slots,
+                figure.band,
+                cfg.image_size
             );
         }
-        let grid = cfg.image_size / cfg.patch;
-        let blocks = (0..cfg.depth)
-            .map(|i| TransformerBlock::new(cfg.dim, cfg.heads, 4.0, vb.pp(format!("blocks.{i}"))))
-            .collect::<Result<_>>()?;
-        let heads = |attributes: &[Attribute], prefix: &str| {
+        let side = cfg.image_size;
+        let heads = |attributes: &[Attribute], width: usize, prefix: &str| {
             attributes
                 .iter()
-                .map(|a| linear(cfg.dim, a.classes, vb.pp(format!("{prefix}.{}", a.name))))
+                .map(|a| linear(width, a.classes, vb.pp(format!("{prefix}.{}", a.name))))
                 .collect::<Result<Vec<_>>>()
         };
         Ok(Evaluator {
-            embed: linear(3 * cfg.patch * cfg.patch, cfg.dim, vb.pp("embed"))?,
-            positions: sincos_positions_2d(grid, grid, cfg.dim, vb.device())?,
-            queries: vb.get_with_hints((1, 1 + cfg.slots, cfg.dim), "queries", SMALL)?,
-            blocks,
-            norm: LayerNorm::new(cfg.dim, true, 1e-6, vb.pp("norm"))?,
-            scene: heads(&cfg.scene, "scene")?,
-            presence: linear(cfg.dim, 2, vb.pp("presence"))?,
-            pose: linear(cfg.dim, cfg.poses, vb.pp("pose"))?,
-            traits: heads(&cfg.traits, "traits")?,
+            scene_reader: Reader::new(
+                (side, side),
+                (cfg.patch, cfg.dim, cfg.depth, cfg.heads),
+                vb.pp("scene_reader"),
+            )?,
+            figure_reader: Reader::new(
+                (side, figure.band),
+                (figure.patch, figure.dim, figure.depth, figure.heads),
+                vb.pp("figure_reader"),
+            )?,
+            scene_to_figure: linear(cfg.dim, figure.dim, vb.pp("scene_to_figure"))?,
+            scene: heads(&cfg.scene, cfg.dim, "scene")?,
+            presence: linear(figure.dim, 2, vb.pp("presence"))?,
+            pose: linear(figure.dim, cfg.poses, vb.pp("pose"))?,
+            traits: heads(&cfg.traits, figure.dim, "traits")?,
             config: cfg.clone(),
         })
+    }
+
+    /// Left edge in pixels of each slot's band: spread evenly from the left edge of the
+    /// keyframe to its right edge.
+    pub fn band_starts(&self) -> Vec<usize> {
+        let (slots, band) = (self.config.slots, self.config.figure.band);
+        let room = self.config.image_size - band;
+        (0..slots)
+            .map(|i| {
+                if slots == 1 {
+                    room / 2
+                } else {
+                    i * room / (slots - 1)
+                }
+            })
+            .collect()
     }
 
     /// Loads a model directory (`config.json` and `model.safetensors`) written by training.
@@ -174,28 +296,32 @@ impl Evaluator {
 
     /// Keyframes (batch, 3, size, size) in [-1, 1] → logits of every attribute.
     pub fn forward(&self, images: &Tensor, train: bool) -> Result<Reading> {
-        let batch = images.dim(0)?;
-        let patches = self
-            .embed
-            .forward(&patchify(images, self.config.patch)?)?
-            .broadcast_add(&self.positions)?;
-        let (_, queries, dim) = self.queries.dims3()?;
-        let mut x = Tensor::cat(
-            &[
-                patches,
-                self.queries
-                    .broadcast_as((batch, queries, dim))?
-                    .contiguous()?,
-            ],
-            1,
-        )?;
-        for block in &self.blocks {
-            x = block.forward(&x, None, train)?;
+        let (batch, _, _, side) = images.dims4()?;
+        if side != self.config.image_size {
+            candle_core::bail!(
+                "evaluator: keyframes are {side} px wide; this evaluator reads {} px",
+                self.config.image_size
+            );
         }
-        let x = self.norm.forward(&x, train)?;
-        let tokens = x.dim(1)?;
-        let scene = x.narrow(1, tokens - queries, 1)?.squeeze(1)?;
-        let slots = x.narrow(1, tokens - queries + 1, self.config.slots)?;
+        let scene = self.scene_reader.forward(images, None, train)?;
+        // Every slot's band, slot-minor: (batch × slots, 3, side, band).
+        let band = self.config.figure.band;
+        let bands = self
+            .band_starts()
+            .into_iter()
+            .map(|start| images.narrow(3, start, band))
+            .collect::<Result<Vec<_>>>()?;
+        let bands = Tensor::stack(&bands, 1)?.reshape(((), 3, side, band))?;
+        let context = self
+            .scene_to_figure
+            .forward(&scene)?
+            .unsqueeze(1)?
+            .repeat((1, self.config.slots, 1))?
+            .reshape((batch * self.config.slots, ()))?;
+        let slots = self
+            .figure_reader
+            .forward(&bands, Some(&context), train)?
+            .reshape((batch, self.config.slots, ()))?;
         Ok(Reading {
             scene: self
                 .scene
@@ -258,5 +384,21 @@ mod tests {
             loss = (loss + t.sqr().unwrap().mean_all().unwrap()).unwrap();
         }
         assert_full_coverage(&varmap, &loss);
+    }
+
+    #[test]
+    fn storyworld_bands_cover_the_frame_around_each_slot() {
+        let cfg = EvaluatorConfig::storyworld(vec![attribute("location", 5)], 4, vec![]);
+        let evaluator = Evaluator::new(&cfg, seeded_var_builder(&VarMap::new(), 0)).unwrap();
+        assert_eq!(evaluator.band_starts(), vec![0, 20, 40]);
+        let wrong = EvaluatorConfig {
+            figure: FigureReaderConfig {
+                band: 65,
+                ..cfg.figure.clone()
+            },
+            ..cfg
+        };
+        let err = Evaluator::new(&wrong, seeded_var_builder(&VarMap::new(), 0)).unwrap_err();
+        assert!(err.to_string().contains("bands of 65 px"), "{err}");
     }
 }
