@@ -203,24 +203,38 @@ pub fn load_weights_as_part(
     assign(&path, &tensors, &vars)
 }
 
-/// Loads a model directory written by training: reads `config.json`, builds the model with
-/// `build` (its `new(config, vb)`) on f32 CPU variables, and fills them from
-/// `model.safetensors`.
+/// Loads a model directory written by training, for inference: reads `config.json`, builds
+/// the model with `build` (its `new(config, vb)`) on f32 CPU variables, fills them from
+/// `model.safetensors` (which checks every name and shape), and builds it again on plain
+/// tensors of those weights.
+///
+/// Why the second build: candle records every operation on a variable for
+/// backpropagation, so an output of a model holding variables keeps all its intermediate
+/// activations alive for as long as the output lives. Tokenizing a training set with such
+/// a model held every film's activations (tens of gigabytes); on plain tensors an output
+/// is only its values.
 pub fn load_model_dir<C, M>(
     dir: &Path,
-    build: impl FnOnce(&C, VarBuilder) -> candle_core::Result<M>,
+    build: impl Fn(&C, VarBuilder) -> candle_core::Result<M>,
 ) -> Result<M, CheckpointError>
 where
     C: DeserializeOwned,
 {
     let config: C = load_config(dir)?;
     let varmap = VarMap::new();
-    let model = build(
+    build(
         &config,
         VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
     )?;
     load_weights(dir, &varmap)?;
-    Ok(model)
+    let weights: std::collections::HashMap<String, Tensor> = named_vars(&varmap)
+        .into_iter()
+        .map(|(name, var)| (name, var.as_tensor().detach()))
+        .collect();
+    Ok(build(
+        &config,
+        VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu),
+    )?)
 }
 
 /// Sets each variable from the tensor of the same name, after checking that the names and
@@ -300,6 +314,30 @@ mod tests {
             let config: serde_json::Value = load_config(dir.path()).unwrap();
             assert_eq!(config["hidden"], 3);
         }
+    }
+
+    #[test]
+    fn a_loaded_model_holds_its_saved_weights_as_plain_tensors() {
+        let dir = tempfile::tempdir().unwrap();
+        let saved = VarMap::new();
+        model(&saved, 3);
+        save_model(dir.path(), &serde_json::json!({"hidden": 3}), &saved, DType::F32).unwrap();
+        let build = |config: &serde_json::Value, vb: VarBuilder| {
+            let hidden = config["hidden"].as_u64().unwrap() as usize;
+            candle_nn::linear(4, hidden, vb.pp("layer"))
+        };
+        let layer = load_model_dir(dir.path(), build).unwrap();
+        // Not variables: outputs record no graph, so they keep no activations alive.
+        assert!(!layer.weight().is_variable());
+        let saved_weight = named_vars(&saved)["layer.weight"].as_tensor().clone();
+        assert_eq!(
+            crate::ops::max_abs_diff(layer.weight(), &saved_weight).unwrap(),
+            0.0
+        );
+        // And the names and shapes are still checked.
+        let wrong = |_: &serde_json::Value, vb: VarBuilder| candle_nn::linear(4, 5, vb.pp("layer"));
+        let err = load_model_dir(dir.path(), wrong).unwrap_err().to_string();
+        assert!(err.contains("wrong shape: layer.weight"), "{err}");
     }
 
     #[test]
