@@ -88,6 +88,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    die_quietly_on_a_closed_pipe();
     single_threaded_kernels();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -126,6 +127,23 @@ fn single_threaded_kernels() {
         }
     }
 }
+
+/// Ends the process quietly, as other command-line tools do, when whatever reads its
+/// output goes away (`moviedreamer script new | head`): Rust ignores SIGPIPE, so every later
+/// print would panic with "Broken pipe". Nothing here writes to sockets, which is what
+/// ignoring it protects; work in progress is checkpointed as on any other interruption.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn die_quietly_on_a_closed_pipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists; restoring the
+    // default action of a signal has no other effect on the process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn die_quietly_on_a_closed_pipe() {}
 
 /// Loads the trained `stage` model in `dir` with `load`, or says which command trains one.
 fn load_trained<M, E>(

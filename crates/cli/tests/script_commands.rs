@@ -250,3 +250,21 @@ fn every_command_explains_itself() {
         assert!(stdout(&output).contains("Usage: moviedreamer"), "{args:?}");
     }
 }
+
+#[test]
+fn output_piped_into_a_reader_that_stops_early_ends_quietly() {
+    // As in `moviedreamer script schema | head -1`: the reader is gone before the schema
+    // is written. The process must end without a panic message (killed by SIGPIPE, as
+    // other tools are, or done if its write got in first).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moviedreamer"))
+        .args(["script", "schema"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the moviedreamer binary runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}

@@ -321,7 +321,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let saved = VarMap::new();
         model(&saved, 3);
-        save_model(dir.path(), &serde_json::json!({"hidden": 3}), &saved, DType::F32).unwrap();
+        save_model(
+            dir.path(),
+            &serde_json::json!({"hidden": 3}),
+            &saved,
+            DType::F32,
+        )
+        .unwrap();
         let build = |config: &serde_json::Value, vb: VarBuilder| {
             let hidden = config["hidden"].as_u64().unwrap() as usize;
             candle_nn::linear(4, hidden, vb.pp("layer"))
