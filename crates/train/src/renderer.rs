@@ -3,9 +3,9 @@
 //! keyframe, so that it corrects what the planner gets wrong.
 //!
 //! Before the loop: the training films' true tokens and cast embeddings (the planner's cache
-//! format, [`crate::data::films`]) and the planner's teacher-forced predictions of every
-//! keyframe (window by window, each shot predicted from the true ones before it in its
-//! window) are computed once and cached in the run directory; the renderer is built and its
+//! format, [`crate::data::films`]) and the planner's predictions of every keyframe
+//! ([`PredictedTokens`]: by default planned from the script alone, as generation does) are
+//! computed once and cached in the run directory; the renderer is built and its
 //! decoder set from the tokenizer's weights. Then each step takes `batch` keyframes, renders
 //! each from its predicted tokens (a `predicted_share` of them; the others from the true
 //! tokens, so the renderer keeps what the tokenizer could do) with the identities of who
@@ -66,6 +66,9 @@ pub struct RendererTraining {
     /// Share of keyframes rendered from the planner's predicted tokens; the others are
     /// rendered from the true tokens.
     pub predicted_share: f64,
+    /// Which predictions of the planner those are.
+    #[serde(default)]
+    pub predicted_tokens: PredictedTokens,
     /// Draw each character's identity from one of its views (a portrait or a face cut from
     /// a keyframe) instead of its portraits' mean, so that one reference picture is enough.
     pub face_views: bool,
@@ -97,6 +100,7 @@ impl RendererTraining {
             },
             checkpoint_every: 100,
             predicted_share: 0.75,
+            predicted_tokens: PredictedTokens::Planned,
             face_views: true,
             identity_dropout: 0.1,
             costume_share: 0.5,
@@ -163,12 +167,15 @@ pub fn train_renderer(
         &planner,
         &vocabulary,
         films,
-        &options.out.join("predicted-train.safetensors"),
-        &serde_json::json!({
-            "planner": model_fingerprint(&settings.planner),
-            "tokenizer": model_fingerprint(&settings.tokenizer),
-            "identity": model_fingerprint(&settings.identity),
-        }),
+        (
+            &options.out.join("predicted-train.safetensors"),
+            &serde_json::json!({
+                "planner": model_fingerprint(&settings.planner),
+                "tokenizer": model_fingerprint(&settings.tokenizer),
+                "identity": model_fingerprint(&settings.identity),
+            }),
+        ),
+        settings.predicted_tokens,
         settings.seed,
         options.show_progress,
     )?;
@@ -265,19 +272,39 @@ pub fn train_renderer(
     Ok(session.finish(&model_config, &optimisation)?)
 }
 
-/// Adds to each film the planner's teacher-forced predictions of its keyframes, read from
-/// `cache` when it was made from the same `sources`, and who stands where in each shot.
+/// Which of the planner's tokens the renderer learns to render from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PredictedTokens {
+    /// Planned from the script alone, each keyframe after the planner's own earlier ones:
+    /// exactly what generation hands the renderer. With the grid tokenizer these are far
+    /// from the teacher-forced ones (cosine to the truth 0.49 against 0.69), and a renderer
+    /// taught on teacher-forced tokens drew noise from them (docs/results/renderer.md).
+    #[default]
+    Planned,
+    /// Each keyframe predicted from the true keyframes before it in its window (and its
+    /// own true earlier tokens): what the planner's training fits.
+    TeacherForced,
+}
+
+/// Adds to each film the planner's predictions of its keyframes (`kind`), read from `cache`
+/// when it was made from the same `sources`, and who stands where in each shot.
 fn predict_films(
     planner: &Planner,
     vocabulary: &Vocabulary,
     films: Vec<PlannerFilm>,
-    cache: &Path,
-    sources: &serde_json::Value,
+    (cache, sources): (&Path, &serde_json::Value),
+    kind: PredictedTokens,
     seed: u64,
     show_progress: bool,
 ) -> Result<Vec<RenderFilm>, TrainingError> {
     let key_path = cache.with_extension("json");
-    let key = serde_json::json!({ "films": films.len(), "seed": seed, "sources": sources });
+    let key = serde_json::json!({
+        "films": films.len(),
+        "seed": seed,
+        "sources": sources,
+        "kind": kind,
+    });
     let same_sources = std::fs::read_to_string(&key_path)
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
@@ -298,21 +325,33 @@ fn predict_films(
             Some(tokens) => tokens,
             None => {
                 let prompt = film.prompt(planner, vocabulary)?;
-                let truth = film.tokens.get(0)?;
-                let shots = truth.dim(0)?;
-                let windows = (0..shots)
-                    .step_by(window)
-                    .map(|start| {
-                        let end = (start + window).min(shots);
-                        planner.teacher_forced_predictions(
-                            &prompt,
-                            start..end,
-                            &truth.narrow(0, start, end - start)?,
-                            &mut rng,
-                        )
-                    })
-                    .collect::<candle_core::Result<Vec<_>>>()?;
-                Tensor::cat(&windows, 0)?
+                match kind {
+                    PredictedTokens::Planned => {
+                        let mut keyframes = Vec::with_capacity(prompt.shots.len());
+                        planner.plan(&prompt, &mut rng, |_, tokens| {
+                            keyframes.push(tokens);
+                            Ok(())
+                        })?;
+                        Tensor::stack(&keyframes, 0)?
+                    }
+                    PredictedTokens::TeacherForced => {
+                        let truth = film.tokens.get(0)?;
+                        let shots = truth.dim(0)?;
+                        let windows = (0..shots)
+                            .step_by(window)
+                            .map(|start| {
+                                let end = (start + window).min(shots);
+                                planner.teacher_forced_predictions(
+                                    &prompt,
+                                    start..end,
+                                    &truth.narrow(0, start, end - start)?,
+                                    &mut rng,
+                                )
+                            })
+                            .collect::<candle_core::Result<Vec<_>>>()?;
+                        Tensor::cat(&windows, 0)?
+                    }
+                }
             }
         };
         let slots = film
