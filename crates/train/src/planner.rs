@@ -397,12 +397,7 @@ pub fn evaluate_planner(
             forced_mse += mse;
             forced_cos += cos;
         }
-        let mut planned = Vec::with_capacity(shots);
-        planner.plan(&prompt, &mut rng, |_, tokens| {
-            planned.push(tokens);
-            Ok(())
-        })?;
-        let planned = Tensor::stack(&planned, 0)?;
+        let planned = planner.plan_film(&prompt, &mut rng)?;
         for shot in 0..shots {
             let (mse, cos) = agreement(planner, &planned.get(shot)?, &truth.get(shot)?)?;
             planned_mse += mse;

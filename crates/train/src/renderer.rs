@@ -21,7 +21,7 @@ use candle_nn::VarMap;
 use image::RgbImage;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
-use moviedreamer_models::planner::prompt::SLOTS;
+use moviedreamer_models::planner::prompt::{FilmPrompt, SLOTS};
 use moviedreamer_models::planner::script_prompt::shot_slots;
 use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotCharacter, SlotIdentities};
 use moviedreamer_models::text::Vocabulary;
@@ -287,6 +287,37 @@ pub enum PredictedTokens {
     TeacherForced,
 }
 
+/// The planner's predictions (`kind`) of the keyframes of a film with prompt `prompt` and
+/// true tokens `truth` (shots, K, D).
+fn film_predictions(
+    planner: &Planner,
+    prompt: &FilmPrompt,
+    truth: &Tensor,
+    kind: PredictedTokens,
+    rng: &mut ChaCha8Rng,
+) -> candle_core::Result<Tensor> {
+    match kind {
+        PredictedTokens::Planned => planner.plan_film(prompt, rng),
+        PredictedTokens::TeacherForced => {
+            // Window by window, each shot from the true ones before it in its window.
+            let (shots, window) = (truth.dim(0)?, planner.config().window);
+            let windows = (0..shots)
+                .step_by(window)
+                .map(|start| {
+                    let end = (start + window).min(shots);
+                    planner.teacher_forced_predictions(
+                        prompt,
+                        start..end,
+                        &truth.narrow(0, start, end - start)?,
+                        rng,
+                    )
+                })
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            Tensor::cat(&windows, 0)
+        }
+    }
+}
+
 /// Adds to each film the planner's predictions of its keyframes (`kind`), read from `cache`
 /// when it was made from the same `sources`, and who stands where in each shot.
 fn predict_films(
@@ -316,7 +347,6 @@ fn predict_films(
     };
     let fresh = cached.is_empty();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let window = planner.config().window;
     let total = films.len();
     let mut out = Vec::with_capacity(total);
     for (done, film) in films.into_iter().enumerate() {
@@ -325,33 +355,7 @@ fn predict_films(
             Some(tokens) => tokens,
             None => {
                 let prompt = film.prompt(planner, vocabulary)?;
-                match kind {
-                    PredictedTokens::Planned => {
-                        let mut keyframes = Vec::with_capacity(prompt.shots.len());
-                        planner.plan(&prompt, &mut rng, |_, tokens| {
-                            keyframes.push(tokens);
-                            Ok(())
-                        })?;
-                        Tensor::stack(&keyframes, 0)?
-                    }
-                    PredictedTokens::TeacherForced => {
-                        let truth = film.tokens.get(0)?;
-                        let shots = truth.dim(0)?;
-                        let windows = (0..shots)
-                            .step_by(window)
-                            .map(|start| {
-                                let end = (start + window).min(shots);
-                                planner.teacher_forced_predictions(
-                                    &prompt,
-                                    start..end,
-                                    &truth.narrow(0, start, end - start)?,
-                                    &mut rng,
-                                )
-                            })
-                            .collect::<candle_core::Result<Vec<_>>>()?;
-                        Tensor::cat(&windows, 0)?
-                    }
-                }
+                film_predictions(planner, &prompt, &film.tokens.get(0)?, kind, &mut rng)?
             }
         };
         let slots = film

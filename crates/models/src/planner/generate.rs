@@ -87,6 +87,26 @@ impl Planner {
         }
         Ok(())
     }
+
+    /// Plans every shot of `film` and returns all its keyframes' tokens (shots, K,
+    /// token_dim), for callers that keep the whole film (training sets, evaluations). Long
+    /// films are better taken keyframe by keyframe from [`plan`](Self::plan).
+    pub fn plan_film(&self, film: &FilmPrompt, rng: &mut impl Rng) -> Result<Tensor> {
+        let mut keyframes = Vec::with_capacity(film.shots.len());
+        self.plan(film, rng, |_, tokens| {
+            keyframes.push(tokens);
+            Ok(())
+        })?;
+        if keyframes.is_empty() {
+            let cfg = &self.config;
+            return Tensor::zeros(
+                (0, cfg.tokens, cfg.token_dim),
+                candle_core::DType::F32,
+                self.roles.device(),
+            );
+        }
+        Tensor::stack(&keyframes, 0)
+    }
 }
 
 #[cfg(test)]
