@@ -8,11 +8,11 @@
 //! does; the animator then splits each batch across the cores itself.
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moviedreamer_models::animator::{
     Animator, AnimatorConfig, ClipSampling, Motion, MotionBatch, PreviousFrames,
 };
+use moviedreamer_nn::checkpoint::untrained_for_inference;
 use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -22,9 +22,7 @@ const STEPS: usize = 10;
 
 fn animator(c: &mut Criterion) {
     let config = AnimatorConfig::storyworld();
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let model = Animator::new(&config, vb).unwrap();
+    let model = untrained_for_inference(|vb| Animator::new(&config, vb)).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let size = config.image_size;
     let clips = randn(

@@ -11,12 +11,11 @@
 
 use std::time::Instant;
 
-use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
 use criterion::{Criterion, Throughput, criterion_group};
 use moviedreamer_models::planner::prompt::{CastPrompt, FilmPrompt, SLOTS, ShotPrompt};
 use moviedreamer_models::planner::{Planner, PlannerConfig};
 use moviedreamer_models::tokenizer::TokenizerConfig;
+use moviedreamer_nn::checkpoint::untrained_for_inference;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -29,9 +28,7 @@ fn planner() -> Planner {
     let tokenizer = TokenizerConfig::storyworld();
     let config =
         PlannerConfig::storyworld(tokenizer.tokens, tokenizer.token_dim, FACE_DIM, VOCABULARY);
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    Planner::new(&config, vb).unwrap()
+    untrained_for_inference(|vb| Planner::new(&config, vb)).unwrap()
 }
 
 /// A film of `shots` shots with texts of 14 words, cycling through the cast.

@@ -7,11 +7,11 @@
 //! The two variables make candle's kernels single-threaded, as the `moviedreamer` binary
 //! does; the renderer then splits each batch across the cores itself.
 
-use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moviedreamer_models::renderer::{Renderer, RendererConfig, SlotCharacter, SlotIdentities};
 use moviedreamer_models::tokenizer::TokenizerConfig;
+use moviedreamer_nn::checkpoint::untrained_for_inference;
 use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -22,9 +22,7 @@ const IDENTITY_DIM: usize = 64;
 
 fn renderer(c: &mut Criterion) {
     let config = RendererConfig::for_tokenizer(&TokenizerConfig::storyworld(), IDENTITY_DIM);
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let model = Renderer::new(&config, vb).unwrap();
+    let model = untrained_for_inference(|vb| Renderer::new(&config, vb)).unwrap();
     let dev = Device::Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let cfg = &config.tokenizer;

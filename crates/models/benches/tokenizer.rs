@@ -6,10 +6,10 @@
 //! The two variables make candle's kernels single-threaded, as the `moviedreamer` binary
 //! does; the tokenizer then splits each batch across the cores itself.
 
-use candle_core::{DType, Device};
-use candle_nn::{VarBuilder, VarMap};
+use candle_core::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use moviedreamer_models::tokenizer::{KeyframeTokenizer, TokenizerConfig};
+use moviedreamer_nn::checkpoint::untrained_for_inference;
 use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -20,9 +20,7 @@ const DECODE_STEPS: usize = 20;
 
 fn tokenizer(c: &mut Criterion) {
     let config = TokenizerConfig::storyworld();
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let model = KeyframeTokenizer::new(&config, vb).unwrap();
+    let model = untrained_for_inference(|vb| KeyframeTokenizer::new(&config, vb)).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let size = config.image_size;
     let images = randn(&mut rng, (ENCODE_BATCH, 3, size, size), &Device::Cpu)

@@ -227,14 +227,29 @@ where
         VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
     )?;
     load_weights(dir, &varmap)?;
-    let weights: std::collections::HashMap<String, Tensor> = named_vars(&varmap)
+    Ok(build(&config, detached_var_builder(&varmap))?)
+}
+
+/// A freshly initialised model held on plain tensors, as [`load_model_dir`] holds a trained
+/// one: what the speed and memory benches measure, so that they time inference alone.
+pub fn untrained_for_inference<M>(
+    build: impl Fn(VarBuilder) -> candle_core::Result<M>,
+) -> candle_core::Result<M> {
+    let varmap = VarMap::new();
+    build(VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
+    build(detached_var_builder(&varmap))
+}
+
+/// A builder over detached copies of every variable in `varmap`. A model built on it holds
+/// plain tensors, not Vars, so its outputs keep no graph of their activations for a
+/// backward pass that inference never runs (which over a long film would hold every
+/// activation in memory).
+pub fn detached_var_builder(varmap: &VarMap) -> VarBuilder<'static> {
+    let weights: std::collections::HashMap<String, Tensor> = named_vars(varmap)
         .into_iter()
         .map(|(name, var)| (name, var.as_tensor().detach()))
         .collect();
-    Ok(build(
-        &config,
-        VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu),
-    )?)
+    VarBuilder::from_tensors(weights, DType::F32, &Device::Cpu)
 }
 
 /// Sets each variable from the tensor of the same name, after checking that the names and
