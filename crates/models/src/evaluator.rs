@@ -27,7 +27,10 @@ use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::init::SMALL;
-use moviedreamer_nn::layers::{LayerNorm, TransformerBlock, patchify, sincos_positions_2d};
+use moviedreamer_nn::layers::{
+    Conv3x3, ConvResBlock, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
+    space_to_depth,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::unit_vectors;
@@ -66,20 +69,19 @@ pub struct EvaluatorConfig {
     pub traits: Vec<Attribute>,
 }
 
-/// Sizes of the figure reader, which reads one slot's band of the keyframe.
+/// Sizes of the figure reader, a small convolutional network that reads one slot's band of
+/// the keyframe.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureReaderConfig {
     /// Width of a band in pixels (bands are spread evenly from the left edge to the right
     /// edge, so they overlap where they are wider than the frame over the slots).
     pub band: usize,
-    /// Patch side in pixels.
-    pub patch: usize,
-    /// Transformer width.
+    /// Channels of the first stage; each later stage has twice as many.
+    pub channels: usize,
+    /// Stages, each a residual block at its resolution, then half the height and width.
+    pub stages: usize,
+    /// Width of the reading each slot's heads see.
     pub dim: usize,
-    /// Transformer blocks.
-    pub depth: usize,
-    /// Attention heads.
-    pub heads: usize,
 }
 
 impl EvaluatorConfig {
@@ -96,10 +98,9 @@ impl EvaluatorConfig {
             // their figures about 12, 32 and 52 px across, at most 16 px wide.
             figure: FigureReaderConfig {
                 band: 24,
-                patch: 4,
+                channels: 24,
+                stages: 3,
                 dim: 96,
-                depth: 3,
-                heads: 4,
             },
             scene,
             poses,
@@ -122,10 +123,9 @@ impl EvaluatorConfig {
             heads: 2,
             figure: FigureReaderConfig {
                 band: 8,
-                patch: 4,
+                channels: 4,
+                stages: 2,
                 dim: 16,
-                depth: 1,
-                heads: 2,
             },
             ..Self::storyworld(scene, poses, traits)
         }
@@ -193,19 +193,15 @@ impl Reader {
         })
     }
 
-    /// Pictures (batch, 3, height, width) → the read token (batch, dim), which starts as the
-    /// learned query plus `context` (batch, dim) where given.
-    fn forward(&self, pictures: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Tensor> {
+    /// Pictures (batch, 3, height, width) → the read token (batch, dim).
+    fn forward(&self, pictures: &Tensor, train: bool) -> Result<Tensor> {
         let batch = pictures.dim(0)?;
         let patches = self
             .embed
             .forward(&patchify(pictures, self.patch)?)?
             .broadcast_add(&self.positions)?;
         let dim = patches.dim(D::Minus1)?;
-        let mut query = self.query.broadcast_as((batch, 1, dim))?.contiguous()?;
-        if let Some(context) = context {
-            query = query.broadcast_add(&context.unsqueeze(1)?)?;
-        }
+        let query = self.query.broadcast_as((batch, 1, dim))?.contiguous()?;
         let mut x = Tensor::cat(&[patches, query], 1)?;
         for block in &self.blocks {
             x = block.forward(&x, None, train)?;
@@ -215,12 +211,64 @@ impl Reader {
     }
 }
 
+/// A small convolutional network over one slot's band: (batch, 3, height, band) → (batch,
+/// dim). A 3×3 stem, then per stage a residual block and a halving of height and width
+/// (2×2 blocks to channels, then a 1×1 projection to twice the stage's channels), then
+/// every position of the last map flattened into one linear layer, so the reading keeps
+/// where in the band each colour was (skin at the face, outfit below it).
+#[derive(Debug, Clone)]
+struct BandReader {
+    stem: Conv3x3,
+    blocks: Vec<ConvResBlock>,
+    downs: Vec<Linear>,
+    flatten: Linear,
+    norm: LayerNorm,
+}
+
+impl BandReader {
+    fn new(height: usize, cfg: &FigureReaderConfig, vb: VarBuilder) -> Result<Self> {
+        let shrink = 1usize << cfg.stages;
+        if cfg.channels == 0 || !height.is_multiple_of(shrink) || !cfg.band.is_multiple_of(shrink)
+        {
+            candle_core::bail!(
+                "evaluator: a {height} x {} band does not halve {} times",
+                cfg.band,
+                cfg.stages
+            );
+        }
+        let width = |stage: usize| cfg.channels << stage;
+        let last = (height / shrink) * (cfg.band / shrink) * width(cfg.stages);
+        Ok(BandReader {
+            stem: Conv3x3::new(3, width(0), vb.pp("stem"))?,
+            blocks: (0..cfg.stages)
+                .map(|i| ConvResBlock::new(width(i), vb.pp(format!("blocks.{i}"))))
+                .collect::<Result<_>>()?,
+            downs: (0..cfg.stages)
+                .map(|i| linear(4 * width(i), width(i + 1), vb.pp(format!("downs.{i}"))))
+                .collect::<Result<_>>()?,
+            flatten: linear(last, cfg.dim, vb.pp("flatten"))?,
+            norm: LayerNorm::new(cfg.dim, true, 1e-6, vb.pp("norm"))?,
+        })
+    }
+
+    /// Bands (batch, 3, height, band) → (batch, dim), plus `context` (batch, dim).
+    fn forward(&self, bands: &Tensor, context: &Tensor, train: bool) -> Result<Tensor> {
+        let mut x = self.stem.forward(&bands.permute((0, 2, 3, 1))?.contiguous()?)?;
+        for (block, down) in self.blocks.iter().zip(&self.downs) {
+            x = down.forward(&space_to_depth(&block.forward(&x, train)?)?)?;
+        }
+        let flat = x.flatten_from(1)?;
+        self.norm
+            .forward(&(self.flatten.forward(&flat.silu()?)? + context)?, train)
+    }
+}
+
 /// Keyframes → their labels.
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     config: EvaluatorConfig,
     scene_reader: Reader,
-    figure_reader: Reader,
+    figure_reader: BandReader,
     /// The scene reader's output → the figure reader's starting read token.
     scene_to_figure: Linear,
     scene: Vec<Linear>,
@@ -254,11 +302,7 @@ impl Evaluator {
                 (cfg.patch, cfg.dim, cfg.depth, cfg.heads),
                 vb.pp("scene_reader"),
             )?,
-            figure_reader: Reader::new(
-                (side, figure.band),
-                (figure.patch, figure.dim, figure.depth, figure.heads),
-                vb.pp("figure_reader"),
-            )?,
+            figure_reader: BandReader::new(side, figure, vb.pp("figure_reader"))?,
             scene_to_figure: linear(cfg.dim, figure.dim, vb.pp("scene_to_figure"))?,
             scene: heads(&cfg.scene, cfg.dim, "scene")?,
             presence: linear(figure.dim, 2, vb.pp("presence"))?,
@@ -303,7 +347,7 @@ impl Evaluator {
                 self.config.image_size
             );
         }
-        let scene = self.scene_reader.forward(images, None, train)?;
+        let scene = self.scene_reader.forward(images, train)?;
         // Every slot's band, slot-minor: (batch × slots, 3, side, band).
         let band = self.config.figure.band;
         let bands = self
@@ -320,7 +364,7 @@ impl Evaluator {
             .reshape((batch * self.config.slots, ()))?;
         let slots = self
             .figure_reader
-            .forward(&bands, Some(&context), train)?
+            .forward(&bands, &context, train)?
             .reshape((batch, self.config.slots, ()))?;
         Ok(Reading {
             scene: self
