@@ -161,9 +161,10 @@ impl Reading {
     }
 }
 
-/// A ViT with one read token appended to its patches: pictures → (batch, dim).
+/// The scene reader: a ViT with one read token appended to its patches, pictures → (batch,
+/// dim).
 #[derive(Debug, Clone)]
-struct Reader {
+struct SceneReader {
     patch: usize,
     embed: Linear,
     positions: Tensor,
@@ -172,7 +173,7 @@ struct Reader {
     norm: LayerNorm,
 }
 
-impl Reader {
+impl SceneReader {
     /// A reader of `height` × `width` pictures in patches of `patch`.
     fn new(
         (height, width): (usize, usize),
@@ -184,7 +185,7 @@ impl Reader {
                 "evaluator: a {height} x {width} picture does not split into patches of {patch}"
             );
         }
-        Ok(Reader {
+        Ok(SceneReader {
             patch,
             embed: linear(3 * patch * patch, dim, vb.pp("embed"))?,
             positions: sincos_positions_2d(height / patch, width / patch, dim, vb.device())?,
@@ -271,7 +272,7 @@ impl BandReader {
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     config: EvaluatorConfig,
-    scene_reader: Reader,
+    scene_reader: SceneReader,
     figure_reader: BandReader,
     /// The scene reader's output → the figure reader's starting read token.
     scene_to_figure: Linear,
@@ -301,7 +302,7 @@ impl Evaluator {
                 .collect::<Result<Vec<_>>>()
         };
         Ok(Evaluator {
-            scene_reader: Reader::new(
+            scene_reader: SceneReader::new(
                 (side, side),
                 (cfg.patch, cfg.dim, cfg.depth, cfg.heads),
                 vb.pp("scene_reader"),
