@@ -93,23 +93,26 @@ fn the_colour_at_the_face_is_the_labelled_skin_tone() {
 
 #[test]
 fn a_close_up_face_fills_the_frame_and_shows_one_character() {
-    let spec = FrameSpec::keyframe(
-        Location::Kitchen,
-        TimeOfDay::Day,
-        Style::Flat,
-        ShotType::CloseUp,
-        three_actors(2, Pose::Talk),
-    );
-    let (_, labels) = render(&spec, 64).unwrap();
-    assert_eq!(labels.actors.len(), 1);
-    let [x0, y0, x1, y1] = labels.actors[0].face_box;
-    let area = (x1 - x0) * (y1 - y0) / (64.0 * 64.0);
-    assert!(area > 0.2, "face covers {area:.2} of the frame");
-    let centre = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-    assert!(
-        (centre.0 - 32.0).abs() < 6.0 && (centre.1 - 32.0).abs() < 12.0,
-        "{centre:?}"
-    );
+    // Seated and jumping characters too: their face is what a close-up is of.
+    for &pose in Pose::ALL {
+        let spec = FrameSpec::keyframe(
+            Location::Kitchen,
+            TimeOfDay::Day,
+            Style::Flat,
+            ShotType::CloseUp,
+            three_actors(2, pose),
+        );
+        let (_, labels) = render(&spec, 64).unwrap();
+        assert_eq!(labels.actors.len(), 1);
+        let [x0, y0, x1, y1] = labels.actors[0].face_box;
+        let area = (x1 - x0) * (y1 - y0) / (64.0 * 64.0);
+        assert!(area > 0.2, "{pose:?}: face covers {area:.2} of the frame");
+        let centre = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        assert!(
+            (centre.0 - 32.0).abs() < 6.0 && (centre.1 - 32.0).abs() < 12.0,
+            "{pose:?}: face centred at {centre:?}"
+        );
+    }
 }
 
 #[test]

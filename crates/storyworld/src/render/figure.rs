@@ -64,6 +64,30 @@ pub fn draw(
     }
 }
 
+/// How far a pose moves the body up or down, in figure units (down is positive): the lift
+/// of a jump (negative, the whole body) and the sink of sitting (positive, the upper body
+/// onto a stool).
+fn pose_shift(identity: &Identity, pose: Pose, phase: f32) -> (f32, f32) {
+    let height = identity.height_scale();
+    let lift = match pose {
+        Pose::Jump => -(0.1 + 0.12 * (PI * phase).sin()) * height,
+        _ => 0.0,
+    };
+    let sink = if pose == Pose::Sit {
+        0.16 * height
+    } else {
+        0.0
+    };
+    (lift, sink)
+}
+
+/// How far a pose moves the head from where standing puts it, in figure units (down is
+/// positive): close-ups frame the face, so they move the figure back by this much.
+pub fn head_shift(identity: &Identity, pose: Pose, phase: f32) -> f32 {
+    let (lift, sink) = pose_shift(identity, pose, phase);
+    lift + sink
+}
+
 fn bounding_box(points: &[(f32, f32)], transform: Transform) -> [f32; 4] {
     let mut mapped: Vec<Point> = points.iter().map(|&(x, y)| Point::from_xy(x, y)).collect();
     transform.map_points(&mut mapped);
@@ -140,16 +164,7 @@ impl Figure<'_> {
             HeadShape::Square => (0.098, 0.1),
             HeadShape::Long => (0.078, 0.114),
         };
-        let lift = match self.pose {
-            Pose::Jump => -(0.1 + 0.12 * (PI * self.phase).sin()) * height,
-            _ => 0.0,
-        };
-        // Sitting lowers the upper body onto a stool.
-        let sink = if self.pose == Pose::Sit {
-            0.16 * height
-        } else {
-            0.0
-        };
+        let (lift, sink) = pose_shift(self.identity, self.pose, self.phase);
         let top = -height + lift + sink;
         Skeleton {
             height,

@@ -92,15 +92,17 @@ fn framing(shot: ShotType) -> Framing {
 }
 
 /// Where a figure's feet are in frame units, so that wide shots show whole bodies, medium
-/// shots cut at the hips and close-ups fill the frame with the face.
-fn ground_y(shot: ShotType, identity: &Identity, scale: f32) -> f32 {
+/// shots cut at the hips and close-ups fill the frame with the face, whatever the height
+/// and the pose (a seated or jumping character's face is framed like a standing one's, as
+/// the keyframe shows it; a clip's motion then moves it within the frame).
+fn ground_y(shot: ShotType, identity: &Identity, pose: Pose, scale: f32) -> f32 {
     let height = identity.height_scale();
     match shot {
         ShotType::Wide => 0.92,
         // The hips sit on the bottom edge.
         ShotType::Medium => 1.0 + 0.45 * scale,
-        // The head centre sits at 0.5 of the frame whatever the height.
-        ShotType::CloseUp => 0.5 + scale * (height - 0.1),
+        // The head centre sits at 0.5 of the frame.
+        ShotType::CloseUp => 0.5 + scale * (height - 0.1 - figure::head_shift(identity, pose, 0.0)),
     }
 }
 
@@ -149,7 +151,7 @@ pub fn render(spec: &FrameSpec, size: u32) -> Result<(image::RgbImage, FrameLabe
         };
         let x = frame.slot_x[crate::world::slot_index(actor.slot)] + walked;
         let placement = camera
-            .pre_translate(x, ground_y(spec.shot, &actor.identity, scale))
+            .pre_translate(x, ground_y(spec.shot, &actor.identity, actor.pose, scale))
             .pre_scale(scale, scale);
         let boxes = figure::draw(
             &mut canvas,
@@ -259,14 +261,14 @@ pub fn render_portrait(
     canvas.set_transform(Transform::from_scale(px, px));
     canvas.fill_plain(ellipse(0.5, 0.45, 0.42, 0.42), [228, 226, 220]);
     let scale = framing(ShotType::CloseUp).figure_scale;
-    let placement = Transform::from_scale(px, px)
-        .pre_translate(0.5, ground_y(ShotType::CloseUp, identity, scale))
-        .pre_scale(scale, scale);
     let (pose, phase) = if variant.speaking {
         (Pose::Talk, 1.0 / 12.0)
     } else {
         (Pose::Stand, 0.0)
     };
+    let placement = Transform::from_scale(px, px)
+        .pre_translate(0.5, ground_y(ShotType::CloseUp, identity, pose, scale))
+        .pre_scale(scale, scale);
     figure::draw(
         &mut canvas,
         placement,
