@@ -240,11 +240,11 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
         |share: Option<f64>| share.map_or("–".to_owned(), |s| format!("{:.1} %", 100.0 * s));
     for a in &accuracies {
         let [wide, medium, close_up] = a.by_shot_type.map(percent);
+        // An attribute with no case (height in a set of close-ups) has no accuracy.
+        let overall = percent((a.cases > 0).then_some(a.accuracy));
         println!(
-            "| {} | {} | {:.1} % | {wide} | {medium} | {close_up} |",
-            a.attribute,
-            a.cases,
-            100.0 * a.accuracy
+            "| {} | {} | {overall} | {wide} | {medium} | {close_up} |",
+            a.attribute, a.cases
         );
     }
     println!("wrote {}", report_path.display());

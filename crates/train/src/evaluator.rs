@@ -170,7 +170,7 @@ pub fn train_evaluator(
         let report = optimisation.step(session.step, parts.len(), |i| {
             let part = &parts[i];
             let reading = model.forward(&images.narrow(0, part.start, part.len())?, true)?;
-            reading_loss(&reading, &labels[part.clone()])
+            reading_loss(&reading, &labels[part.clone()], settings.model.image_size)
         })?;
         session.finish_step(report)?;
         if session.checkpoint_due(settings.checkpoint_every) {
@@ -182,15 +182,19 @@ pub fn train_evaluator(
 }
 
 /// The targets of a batch as tensors: per scene attribute (batch,), and per slot row
-/// (batch × slots,): presence, pose, each trait.
+/// (batch × slots,): presence, pose, each trait, and where each trait counts.
 struct Targets {
     scene: Vec<Tensor>,
     presence: Tensor,
     pose: Tensor,
     traits: Vec<Tensor>,
+    /// Per trait, 1 on the rows of characters who stand there and show the trait large
+    /// enough to read at this picture size ([`KeyframeLabels::shows_trait`]): the
+    /// evaluator is neither taught nor scored on details it cannot see.
+    trait_shown: Vec<Tensor>,
 }
 
-fn targets(labels: &[KeyframeLabels]) -> candle_core::Result<Targets> {
+fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<Targets> {
     let device = Device::Cpu;
     let column = |values: Vec<u32>| Tensor::from_vec(values, labels.len(), &device);
     let scene = (0..SCENE.len())
@@ -199,6 +203,7 @@ fn targets(labels: &[KeyframeLabels]) -> candle_core::Result<Targets> {
     let rows = labels.len() * SLOT_CLASSES;
     let (mut presence, mut pose) = (vec![0u32; rows], vec![0u32; rows]);
     let mut traits = vec![vec![0u32; rows]; TRAIT_NAMES.len()];
+    let mut shown = vec![vec![0f32; rows]; TRAIT_NAMES.len()];
     for (b, keyframe) in labels.iter().enumerate() {
         for actor in &keyframe.actors {
             let row = b * SLOT_CLASSES + keyframe.drawn_slot(actor);
@@ -206,6 +211,9 @@ fn targets(labels: &[KeyframeLabels]) -> candle_core::Result<Targets> {
             pose[row] = actor.pose as u32;
             for (t, &value) in actor.traits.iter().enumerate() {
                 traits[t][row] = value as u32;
+                if keyframe.shows_trait(t, image_size as u32) {
+                    shown[t][row] = 1.0;
+                }
             }
         }
     }
@@ -218,12 +226,20 @@ fn targets(labels: &[KeyframeLabels]) -> candle_core::Result<Targets> {
             .into_iter()
             .map(slot_column)
             .collect::<candle_core::Result<_>>()?,
+        trait_shown: shown
+            .into_iter()
+            .map(|mask| Tensor::from_vec(mask, rows, &device))
+            .collect::<candle_core::Result<_>>()?,
     })
 }
 
 /// The summed cross-entropies of a reading against its keyframes' labels.
-fn reading_loss(reading: &Reading, labels: &[KeyframeLabels]) -> candle_core::Result<Tensor> {
-    let targets = targets(labels)?;
+fn reading_loss(
+    reading: &Reading,
+    labels: &[KeyframeLabels],
+    image_size: usize,
+) -> candle_core::Result<Tensor> {
+    let targets = targets(labels, image_size)?;
     let everyone = Tensor::ones(labels.len(), candle_core::DType::F32, &Device::Cpu)?;
     let mut loss = Tensor::zeros((), candle_core::DType::F32, &Device::Cpu)?;
     for (logits, target) in reading.scene.iter().zip(&targets.scene) {
@@ -241,8 +257,13 @@ fn reading_loss(reading: &Reading, labels: &[KeyframeLabels]) -> candle_core::Re
     let present = targets.presence.to_dtype(candle_core::DType::F32)?;
     loss = (loss + masked_cross_entropy(&flat(&reading.presence)?, &targets.presence, &slots)?)?;
     loss = (loss + masked_cross_entropy(&flat(&reading.pose)?, &targets.pose, &present)?)?;
-    for (logits, target) in reading.traits.iter().zip(&targets.traits) {
-        loss = (loss + masked_cross_entropy(&flat(logits)?, target, &present)?)?;
+    for ((logits, target), shown) in reading
+        .traits
+        .iter()
+        .zip(&targets.traits)
+        .zip(&targets.trait_shown)
+    {
+        loss = (loss + masked_cross_entropy(&flat(logits)?, target, shown)?)?;
     }
     Ok(loss)
 }
@@ -317,7 +338,7 @@ pub fn evaluate_evaluator(
             let classes = t.dim(D::Minus1)?;
             t.reshape(((), classes))?.argmax(D::Minus1)?.to_vec1()
         };
-        let targets = targets(&labels)?;
+        let targets = targets(&labels, model.config().image_size)?;
         // The shot type of every keyframe, and of every slot row (keyframe-major).
         let shot_of_row = |row: usize| labels[row / SLOT_CLASSES].shot_type;
         for (a, (logits, target)) in reading.scene.iter().zip(&targets.scene).enumerate() {
@@ -334,12 +355,20 @@ pub fn evaluate_evaluator(
         for (row, (p, t)) in argmax(&reading.presence)?.iter().zip(&present).enumerate() {
             tallies[base].add(shot_of_row(row), p == t);
         }
+        let counted = std::iter::once(present.iter().map(|&p| p as f32).collect()).chain(
+            targets
+                .trait_shown
+                .iter()
+                .map(|mask| mask.to_vec1::<f32>())
+                .collect::<candle_core::Result<Vec<Vec<f32>>>>()?,
+        );
         let per_character = std::iter::once((&reading.pose, &targets.pose))
-            .chain(reading.traits.iter().zip(&targets.traits));
-        for (k, (logits, target)) in per_character.enumerate() {
+            .chain(reading.traits.iter().zip(&targets.traits))
+            .zip(counted);
+        for (k, ((logits, target), counted)) in per_character.enumerate() {
             let predicted = argmax(logits)?;
             let target = target.to_vec1::<u32>()?;
-            for row in (0..present.len()).filter(|&row| present[row] == 1) {
+            for row in (0..present.len()).filter(|&row| counted[row] == 1.0) {
                 tallies[base + 1 + k].add(shot_of_row(row), predicted[row] == target[row]);
             }
         }
@@ -350,4 +379,48 @@ pub fn evaluate_evaluator(
         .zip(&tallies)
         .map(|(attribute, tally)| tally.accuracy(attribute))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::labels::ActorLabels;
+
+    fn keyframe(shot_type: usize) -> KeyframeLabels {
+        KeyframeLabels {
+            location: 0,
+            time: 0,
+            style: 0,
+            shot_type,
+            actors: vec![ActorLabels {
+                id: "ana".into(),
+                slot: 0,
+                pose: 0,
+                facing: 1,
+                bbox: [0.0, 0.0, 10.0, 30.0],
+                face_box: [2.0, 0.0, 8.0, 6.0],
+                traits: [1; 10],
+            }],
+        }
+    }
+
+    /// Trait `name`'s mask on the row of the keyframe's one character.
+    fn shown(targets: &Targets, name: &str, row: usize) -> f32 {
+        let t = TRAIT_NAMES.iter().position(|n| *n == name).unwrap();
+        targets.trait_shown[t].to_vec1::<f32>().unwrap()[row]
+    }
+
+    #[test]
+    fn traits_too_small_to_see_are_neither_taught_nor_scored() {
+        // A wide shot (left slot, row 0) and a close-up (drawn in the centre, row 4).
+        let targets = targets(&[keyframe(0), keyframe(2)], 64).unwrap();
+        assert_eq!(shown(&targets, "skin", 0), 1.0);
+        assert_eq!(shown(&targets, "eyes", 0), 0.0);
+        assert_eq!(shown(&targets, "mouth", 0), 0.0);
+        assert_eq!(shown(&targets, "height", 0), 1.0);
+        assert_eq!(shown(&targets, "eyes", 4), 1.0);
+        assert_eq!(shown(&targets, "height", 4), 0.0);
+        // Nobody stands in the close-up's left slot: nothing there counts.
+        assert_eq!(shown(&targets, "skin", 3), 0.0);
+    }
 }

@@ -4,11 +4,13 @@
 mod background;
 mod canvas;
 mod figure;
+mod visibility;
 
 use serde::{Deserialize, Serialize};
 use tiny_skia::Transform;
 
 pub use canvas::{Canvas, ellipse, polygon, rect, rounded_rect};
+pub use visibility::trait_visible;
 
 use crate::identity::Identity;
 use crate::spec::FrameSpec;

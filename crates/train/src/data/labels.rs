@@ -66,6 +66,15 @@ pub struct KeyframeLabels {
     pub actors: Vec<ActorLabels>,
 }
 
+impl KeyframeLabels {
+    /// Whether this keyframe, at `size` px, shows trait `index` (in the order of
+    /// StoryWorld's `TRAIT_NAMES`) large enough to be read: see StoryWorld's
+    /// `trait_visible` (no eyes or mouth in a small wide shot, no height in a close-up).
+    pub fn shows_trait(&self, index: usize, size: u32) -> bool {
+        moviedreamer_storyworld::render::trait_visible(index, SHOT_TYPES[self.shot_type], size)
+    }
+}
+
 /// A label line as parsed, before it becomes an item of the index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelLine {
