@@ -355,13 +355,11 @@ pub fn evaluate_evaluator(
         for (row, (p, t)) in argmax(&reading.presence)?.iter().zip(&present).enumerate() {
             tallies[base].add(shot_of_row(row), p == t);
         }
-        let counted = std::iter::once(present.iter().map(|&p| p as f32).collect()).chain(
-            targets
-                .trait_shown
-                .iter()
-                .map(|mask| mask.to_vec1::<f32>())
-                .collect::<candle_core::Result<Vec<Vec<f32>>>>()?,
-        );
+        // Pose counts wherever someone stands; a trait only where it is shown.
+        let mut counted: Vec<Vec<f32>> = vec![present.iter().map(|&p| p as f32).collect()];
+        for shown in &targets.trait_shown {
+            counted.push(shown.to_vec1()?);
+        }
         let per_character = std::iter::once((&reading.pose, &targets.pose))
             .chain(reading.traits.iter().zip(&targets.traits))
             .zip(counted);
