@@ -43,7 +43,8 @@ const BATCH: usize = 64;
 
 pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
     let model = load_trained(&args.model, "evaluator", Evaluator::load)?;
-    let expected = expected_shots(&args.film)?;
+    // Traits are asked for where a keyframe at the evaluator's size shows them.
+    let expected = expected_shots(&args.film, model.config().image_size as u32)?;
     let keyframes = args
         .keyframes
         .clone()
@@ -62,8 +63,9 @@ pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What every shot of the film asks for, from its `labels.jsonl`, in shot order.
-fn expected_shots(film: &Path) -> anyhow::Result<Vec<ExpectedShot>> {
+/// What every shot of the film asks for, from its `labels.jsonl`, in shot order, as
+/// keyframes of `size` px show it.
+fn expected_shots(film: &Path, size: u32) -> anyhow::Result<Vec<ExpectedShot>> {
     let path = film.join("labels.jsonl");
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
@@ -88,7 +90,7 @@ fn expected_shots(film: &Path) -> anyhow::Result<Vec<ExpectedShot>> {
                 shots.len()
             );
         }
-        shots.push(expected_shot(&parsed.labels));
+        shots.push(expected_shot(&parsed.labels, size));
     }
     if shots.is_empty() {
         bail!("{} lists no shot", path.display());
@@ -96,12 +98,16 @@ fn expected_shots(film: &Path) -> anyhow::Result<Vec<ExpectedShot>> {
     Ok(shots)
 }
 
-fn expected_shot(labels: &KeyframeLabels) -> ExpectedShot {
+/// What one shot asks for: its scene, and who stands where with the traits it shows.
+fn expected_shot(labels: &KeyframeLabels, size: u32) -> ExpectedShot {
     let mut slots: [Option<ExpectedCharacter>; SLOTS] = Default::default();
     for actor in &labels.actors {
+        let traits = actor.traits.iter().enumerate();
         slots[labels.drawn_slot(actor)] = Some(ExpectedCharacter {
             id: actor.id.clone(),
-            traits: actor.traits.to_vec(),
+            traits: traits
+                .map(|(index, &class)| labels.shows_trait(index, size).then_some(class))
+                .collect(),
         });
     }
     ExpectedShot {

@@ -11,7 +11,8 @@
 //!   slot of every shot.
 //! - **Identity accuracy**: the share of a character's traits read right in the slot where
 //!   it should stand, over every character of every shot. A character's reference (its
-//!   portrait) shows exactly its traits, so its traits are what it is compared with.
+//!   portrait) shows exactly its traits, so its traits are what it is compared with; a
+//!   trait the shot draws too small to see (no eyes in a small wide shot) is not asked.
 //! - **Identity consistency**: the cosine between the evaluator's identity embeddings of one
 //!   character in two shots, over every pair of shots that show it, overall and by how far
 //!   apart the two shots are (a film that forgets its characters decays with distance).
@@ -40,8 +41,9 @@ const DISTANCE_BUCKETS: [(usize, usize); 6] = [
 pub struct ExpectedCharacter {
     /// Its id in the film's cast: the same id in two shots is the same character.
     pub id: String,
-    /// Its trait classes, in the evaluator's trait order.
-    pub traits: Vec<usize>,
+    /// Its trait classes, in the evaluator's trait order; `None` for a trait this shot
+    /// draws too small to be read, which is then not scored.
+    pub traits: Vec<Option<usize>>,
 }
 
 /// What one shot asks to see, as class indices.
@@ -107,7 +109,7 @@ pub struct FilmScores {
     /// Whether the right slots are occupied.
     pub presence: PresenceScores,
     /// Share of the asked-for characters' traits read right in their slots; `None` when no
-    /// shot asks for anyone.
+    /// shot asks for anyone (or for no trait it shows).
     pub identity_accuracy: Option<f64>,
     /// Mean cosine between one character's embeddings in two shots, over all such pairs;
     /// `None` when no character appears twice.
@@ -161,13 +163,11 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
                     got.traits.len()
                 )));
             }
-            traits_asked += character.traits.len();
-            traits_right += character
-                .traits
-                .iter()
-                .zip(&got.traits)
-                .filter(|(a, b)| a == b)
-                .count();
+            for (want, got) in character.traits.iter().zip(&got.traits) {
+                let Some(want) = want else { continue };
+                traits_asked += 1;
+                traits_right += usize::from(want == got);
+            }
             match appearances.iter_mut().find(|(id, _)| *id == character.id) {
                 Some((_, seen)) => seen.push((index, &got.embedding)),
                 None => appearances.push((&character.id, vec![(index, &got.embedding)])),
@@ -251,10 +251,11 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 mod tests {
     use super::*;
 
+    /// A character every one of whose traits the shot shows.
     fn character(id: &str, traits: &[usize]) -> Option<ExpectedCharacter> {
         Some(ExpectedCharacter {
             id: id.into(),
-            traits: traits.to_vec(),
+            traits: traits.iter().map(|&t| Some(t)).collect(),
         })
     }
 
@@ -371,5 +372,43 @@ mod tests {
                 .contains("3 traits asked for ana but 2 read"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn traits_a_shot_draws_too_small_are_not_scored() {
+        let read = vec![ReadShot {
+            scene: [0; 4],
+            slots: [slot(true, &[1, 9, 3], &[1.0, 0.0]), empty(), empty()],
+        }];
+        // The second trait is read wrong, but this shot does not show it.
+        let expected = vec![ExpectedShot {
+            scene: [0; 4],
+            slots: [
+                Some(ExpectedCharacter {
+                    id: "ana".into(),
+                    traits: vec![Some(1), None, Some(4)],
+                }),
+                None,
+                None,
+            ],
+        }];
+        let scores = score_film(&expected, &read).unwrap();
+        assert_eq!(scores.identity_accuracy, Some(0.5));
+
+        // A shot that shows none of its character's traits asks for none.
+        let hidden = vec![ExpectedShot {
+            scene: [0; 4],
+            slots: [
+                Some(ExpectedCharacter {
+                    id: "ana".into(),
+                    traits: vec![None; 3],
+                }),
+                None,
+                None,
+            ],
+        }];
+        let scores = score_film(&hidden, &read).unwrap();
+        assert_eq!(scores.identity_accuracy, None);
+        assert_eq!(scores.presence.f1, 1.0);
     }
 }
