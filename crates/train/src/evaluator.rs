@@ -182,11 +182,14 @@ pub fn train_evaluator(
 }
 
 /// The targets of a batch as tensors: per scene attribute (batch,), and per slot row
-/// (batch × slots,): presence, pose, each trait, and where each trait counts.
+/// (batch × slots,): presence, pose, each trait, and where pose and each trait count.
 struct Targets {
     scene: Vec<Tensor>,
     presence: Tensor,
     pose: Tensor,
+    /// 1 on the rows of characters whose pose the shot shows
+    /// ([`KeyframeLabels::shows_pose`]: not in close-ups).
+    pose_shown: Tensor,
     traits: Vec<Tensor>,
     /// Per trait, 1 on the rows of characters who stand there and show the trait large
     /// enough to read at this picture size ([`KeyframeLabels::shows_trait`]): the
@@ -202,6 +205,7 @@ fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<
         .collect::<candle_core::Result<_>>()?;
     let rows = labels.len() * SLOT_CLASSES;
     let (mut presence, mut pose) = (vec![0u32; rows], vec![0u32; rows]);
+    let mut pose_shown = vec![0f32; rows];
     let mut traits = vec![vec![0u32; rows]; TRAIT_NAMES.len()];
     let mut shown = vec![vec![0f32; rows]; TRAIT_NAMES.len()];
     for (b, keyframe) in labels.iter().enumerate() {
@@ -209,6 +213,7 @@ fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<
             let row = b * SLOT_CLASSES + keyframe.drawn_slot(actor);
             presence[row] = 1;
             pose[row] = actor.pose as u32;
+            pose_shown[row] = f32::from(u8::from(keyframe.shows_pose()));
             for (t, &value) in actor.traits.iter().enumerate() {
                 traits[t][row] = value as u32;
                 if keyframe.shows_trait(t, image_size as u32) {
@@ -222,6 +227,7 @@ fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<
         scene,
         presence: slot_column(presence)?,
         pose: slot_column(pose)?,
+        pose_shown: Tensor::from_vec(pose_shown, rows, &device)?,
         traits: traits
             .into_iter()
             .map(slot_column)
@@ -254,9 +260,9 @@ fn reading_loss(
         candle_core::DType::F32,
         &Device::Cpu,
     )?;
-    let present = targets.presence.to_dtype(candle_core::DType::F32)?;
     loss = (loss + masked_cross_entropy(&flat(&reading.presence)?, &targets.presence, &slots)?)?;
-    loss = (loss + masked_cross_entropy(&flat(&reading.pose)?, &targets.pose, &present)?)?;
+    loss =
+        (loss + masked_cross_entropy(&flat(&reading.pose)?, &targets.pose, &targets.pose_shown)?)?;
     for ((logits, target), shown) in reading
         .traits
         .iter()
@@ -274,7 +280,7 @@ pub struct AttributeAccuracy {
     /// The attribute (`location`, `presence`, `pose`, a trait name).
     pub attribute: String,
     /// Cases scored: keyframes for scene attributes, slots for presence, present
-    /// characters for pose and traits.
+    /// characters whose shot shows it for pose and traits.
     pub cases: usize,
     /// Share read right.
     pub accuracy: f64,
@@ -355,8 +361,8 @@ pub fn evaluate_evaluator(
         for (row, (p, t)) in argmax(&reading.presence)?.iter().zip(&present).enumerate() {
             tallies[base].add(shot_of_row(row), p == t);
         }
-        // Pose counts wherever someone stands; a trait only where it is shown.
-        let mut counted: Vec<Vec<f32>> = vec![present.iter().map(|&p| p as f32).collect()];
+        // Pose and each trait count only where the shot shows them.
+        let mut counted: Vec<Vec<f32>> = vec![targets.pose_shown.to_vec1()?];
         for shown in &targets.trait_shown {
             counted.push(shown.to_vec1()?);
         }
@@ -409,7 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn traits_too_small_to_see_are_neither_taught_nor_scored() {
+    fn traits_too_small_to_see_and_close_up_poses_are_neither_taught_nor_scored() {
         // A wide shot (left slot, row 0) and a close-up (drawn in the centre, row 4).
         let targets = targets(&[keyframe(0), keyframe(2)], 64).unwrap();
         assert_eq!(shown(&targets, "skin", 0), 1.0);
@@ -420,5 +426,11 @@ mod tests {
         assert_eq!(shown(&targets, "height", 4), 0.0);
         // Nobody stands in the close-up's left slot: nothing there counts.
         assert_eq!(shown(&targets, "skin", 3), 0.0);
+        // Pose counts for the wide shot's character, not the close-up's.
+        let pose_shown = targets.pose_shown.to_vec1::<f32>().unwrap();
+        assert_eq!(
+            (pose_shown[0], pose_shown[4], pose_shown[3]),
+            (1.0, 0.0, 0.0)
+        );
     }
 }

@@ -46,6 +46,16 @@ pub fn trait_visible(index: usize, shot: ShotType, size: u32) -> bool {
     detail * pixels_per_unit >= READABLE_PIXELS
 }
 
+/// Whether a picture framed as `shot` shows what a character's body is doing. A close-up
+/// frames head and shoulders where a standing character's are, and keyframes are drawn at
+/// the start of the motion (the talker's mouth still closed): sitting, standing, walking
+/// and talking look alike there, and only a wave's or a jump's raised arms reach into the
+/// frame. With four of six poses the same picture, pose is read in wide and medium shots
+/// only.
+pub fn pose_visible(shot: ShotType) -> bool {
+    shot != ShotType::CloseUp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +81,12 @@ mod tests {
         // Larger pictures show more: every trait in a 256 px wide shot.
         assert_eq!(visible(ShotType::Wide, 256).len(), TRAIT_NAMES.len());
         assert!(!trait_visible(TRAIT_NAMES.len(), ShotType::Medium, 64));
+    }
+
+    #[test]
+    fn close_ups_hide_the_pose() {
+        assert!(pose_visible(ShotType::Wide));
+        assert!(pose_visible(ShotType::Medium));
+        assert!(!pose_visible(ShotType::CloseUp));
     }
 }

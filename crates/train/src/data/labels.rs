@@ -73,6 +73,12 @@ impl KeyframeLabels {
     pub fn shows_trait(&self, index: usize, size: u32) -> bool {
         moviedreamer_storyworld::render::trait_visible(index, SHOT_TYPES[self.shot_type], size)
     }
+
+    /// Whether this keyframe shows its characters' poses: not in a close-up (StoryWorld's
+    /// `pose_visible`).
+    pub fn shows_pose(&self) -> bool {
+        moviedreamer_storyworld::render::pose_visible(SHOT_TYPES[self.shot_type])
+    }
 }
 
 /// A label line as parsed, before it becomes an item of the index.
