@@ -65,7 +65,7 @@ pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
 
 /// What every shot of the film asks for, from its `labels.jsonl`, in shot order, as
 /// keyframes of `size` px show it.
-fn expected_shots(film: &Path, size: u32) -> anyhow::Result<Vec<ExpectedShot>> {
+pub(crate) fn expected_shots(film: &Path, size: u32) -> anyhow::Result<Vec<ExpectedShot>> {
     let path = film.join("labels.jsonl");
     let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
@@ -117,7 +117,7 @@ fn expected_shot(labels: &KeyframeLabels, size: u32) -> ExpectedShot {
 }
 
 /// The evaluator's readings of `keyframes/000000.png` … for `shots` shots.
-fn read_keyframes(
+pub(crate) fn read_keyframes(
     model: &Evaluator,
     keyframes: &Path,
     shots: usize,

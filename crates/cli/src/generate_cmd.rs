@@ -87,16 +87,16 @@ pub struct GenerateArgs {
 
 /// The model directories of the four generating stages.
 #[derive(Debug, Deserialize)]
-struct Models {
-    planner: PathBuf,
-    identity: PathBuf,
-    renderer: PathBuf,
-    animator: PathBuf,
+pub(crate) struct Models {
+    pub planner: PathBuf,
+    pub identity: PathBuf,
+    pub renderer: PathBuf,
+    pub animator: PathBuf,
 }
 
 impl Models {
     /// Reads `dir/moviedreamer.json`, or assumes the layout of `moviedreamer train`.
-    fn find(dir: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn find(dir: &Path) -> anyhow::Result<Self> {
         let file = dir.join(MODELS_FILE);
         let models = if file.is_file() {
             let text = std::fs::read_to_string(&file)

@@ -1,6 +1,6 @@
 //! `moviedreamer train all` as a user runs it: every stage trained at the micro preset into
-//! one directory that `generate` takes as it is, and a rerun with --resume that keeps what
-//! is finished.
+//! one directory that `generate` and `bench` take as it is, and a rerun with --resume that
+//! keeps what is finished.
 
 mod common;
 
@@ -72,4 +72,70 @@ fn train_every_stage_then_generate_with_them() {
     ]));
     assert!(out.contains("6 shots"), "{out}");
     assert!(dir.path().join("film/movie.mp4").is_file());
+
+    // The benchmark on the test film: every row, each scored; the ground-truth row scores
+    // the film's own keyframes exactly as `eval film` does.
+    let bench = [
+        "bench",
+        "--data",
+        &path("data"),
+        "--models",
+        &path("runs"),
+        "--films",
+        "1",
+        "--render-steps",
+        "1",
+        "-o",
+        &path("bench"),
+    ];
+    let out = ok(moviedreamer(&bench));
+    let rows = [
+        "| ground truth |",
+        "| full MovieDreamer |",
+        "| no face embeddings in the script |",
+        "| no identity-preserving rendering |",
+    ];
+    for row in rows {
+        assert!(out.contains(row), "{row} missing:\n{out}");
+    }
+    let table = std::fs::read_to_string(dir.path().join("bench/bench.md")).unwrap();
+    assert!(out.contains(&table), "{out}");
+    let results: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("bench/bench.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results.as_array().unwrap().len(), rows.len());
+    assert!(results[1]["seconds_per_keyframe"].as_f64().unwrap() > 0.0);
+    for row in ["full", "no-faces", "no-identity-rendering"] {
+        let keyframes = dir
+            .path()
+            .join("bench")
+            .join(row)
+            .join("film-00009/keyframes");
+        assert_eq!(std::fs::read_dir(&keyframes).unwrap().count(), 6, "{row}");
+    }
+    ok(moviedreamer(&[
+        "eval",
+        "film",
+        "--film",
+        &path("data/test/film-00009"),
+        "--model",
+        &path("runs/evaluator/model"),
+        "-o",
+        &path("eval-film"),
+    ]));
+    let film: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("eval-film/scores.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results[0]["scores"], film["scores"]);
+
+    // Run again: every keyframe is kept, so no time per keyframe is known this time.
+    ok(moviedreamer(&bench));
+    let again: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("bench/bench.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(again[1]["seconds_per_keyframe"].is_null());
+    assert_eq!(again[1]["scores"], results[1]["scores"]);
 }

@@ -1,0 +1,344 @@
+//! `moviedreamer bench` (issue #9, part 3): held-out StoryWorld films made from their
+//! scripts by the full pipeline and by ablations of it, each scored by the evaluator against
+//! what the film's labels say every shot shows, in one markdown table.
+//!
+//! A row is a way of making the keyframes of a film; every row makes every film:
+//!
+//! - **ground truth**: the film's own keyframes (the ceiling the evaluator allows);
+//! - **full MovieDreamer**: planned from the script with the cast's faces, rendered with
+//!   identity conditioning;
+//! - **no face embeddings in the script**: planned with the cast's faces zeroed, rendered
+//!   as the full row;
+//! - **no identity-preserving rendering**: the full row's plan, rendered with identity
+//!   guidance 0 (the renderer ignores who stands where).
+//!
+//! Keyframes go to `OUT/<row>/<film>/keyframes`, resumable as `render` is; the table to
+//! `OUT/bench.md` and the numbers per film to `OUT/bench.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, ensure};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use moviedreamer_eval::film::{FilmScores, SCENE_ATTRIBUTES, score_film};
+use moviedreamer_models::evaluator::Evaluator;
+use moviedreamer_models::identity::IdentityEncoder;
+use moviedreamer_models::planner::Planner;
+use moviedreamer_models::renderer::Renderer;
+use moviedreamer_models::text::Vocabulary;
+use moviedreamer_pipeline::{RenderSettings, Shard, render_keyframes, write_atomically};
+use moviedreamer_train::planner::VOCABULARY_FILE;
+use serde::Serialize;
+
+use crate::cast::{cast_costumes, cast_identities};
+use crate::eval_film::{expected_shots, read_keyframes};
+use crate::generate_cmd::Models;
+use crate::load_trained;
+use crate::plan_cmd::plan_film;
+use crate::render_cmd::shots_to_render;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// A dataset made by `moviedreamer world generate`; its test films (characters the
+    /// models never saw) are made from their scripts and scored.
+    #[arg(long)]
+    data: PathBuf,
+    /// The trained stages, as `generate --models` takes them.
+    #[arg(long, default_value = "runs")]
+    models: PathBuf,
+    /// The evaluator's model directory [default: MODELS/evaluator/model].
+    #[arg(long)]
+    evaluator: Option<PathBuf>,
+    /// Test films to make, the first ones in name order.
+    #[arg(long, default_value_t = 4)]
+    films: usize,
+    /// Sampling steps per keyframe.
+    #[arg(long, default_value_t = 20)]
+    render_steps: usize,
+    /// Keyframes rendered together.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Seed of planning and rendering noise.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory; run the same command again to continue an interrupted bench.
+    #[arg(long, short, default_value = "runs/bench")]
+    out: PathBuf,
+}
+
+/// The ways of making a film's keyframes that the table compares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Row {
+    GroundTruth,
+    Full,
+    NoFaces,
+    NoIdentityRendering,
+}
+
+impl Row {
+    const ALL: [Row; 4] = [
+        Row::GroundTruth,
+        Row::Full,
+        Row::NoFaces,
+        Row::NoIdentityRendering,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Row::GroundTruth => "ground truth",
+            Row::Full => "full MovieDreamer",
+            Row::NoFaces => "no face embeddings in the script",
+            Row::NoIdentityRendering => "no identity-preserving rendering",
+        }
+    }
+
+    /// Its folder under the output directory.
+    fn folder(self) -> &'static str {
+        match self {
+            Row::GroundTruth => "ground-truth",
+            Row::Full => "full",
+            Row::NoFaces => "no-faces",
+            Row::NoIdentityRendering => "no-identity-rendering",
+        }
+    }
+}
+
+/// One film made one way, scored.
+#[derive(Debug, Serialize)]
+struct FilmResult {
+    row: &'static str,
+    film: String,
+    scores: FilmScores,
+    /// Seconds spent planning and rendering per keyframe; `None` for the ground truth and
+    /// where a resumed run found keyframes already made (their time is not known).
+    seconds_per_keyframe: Option<f64>,
+}
+
+/// The models a bench needs.
+struct Stages {
+    planner: Planner,
+    vocabulary: Vocabulary,
+    identity: IdentityEncoder,
+    renderer: Renderer,
+    evaluator: Evaluator,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    ensure!(args.films > 0, "--films must be at least 1");
+    ensure!(args.batch > 0, "--batch must be at least 1");
+    ensure!(
+        (1..=1000).contains(&args.render_steps),
+        "--render-steps {} is outside 1 to 1,000",
+        args.render_steps
+    );
+    let films = test_films(&args.data, args.films)?;
+    let models = Models::find(&args.models)?;
+    let evaluator_dir = args
+        .evaluator
+        .clone()
+        .unwrap_or_else(|| args.models.join("evaluator/model"));
+    let stages = Stages {
+        planner: load_trained(&models.planner, "planner", Planner::load)?,
+        vocabulary: Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?,
+        identity: load_trained(&models.identity, "identity encoder", IdentityEncoder::load)?,
+        renderer: load_trained(&models.renderer, "renderer", Renderer::load)?,
+        evaluator: load_trained(&evaluator_dir, "evaluator", Evaluator::load)?,
+    };
+    let evaluator_size = stages.evaluator.config().image_size as u32;
+    ensure!(
+        stages.renderer.config().tokenizer.image_size as u32 == evaluator_size,
+        "the renderer makes {} px keyframes but the evaluator reads {evaluator_size} px ones\n  help: train both on the same dataset",
+        stages.renderer.config().tokenizer.image_size
+    );
+
+    let mut expected = Vec::with_capacity(films.len());
+    for film in &films {
+        expected.push(expected_shots(film, evaluator_size)?);
+    }
+    let generated_rows = Row::ALL.len() - 1;
+    let total: usize = expected.iter().map(|e| e.len() * generated_rows).sum();
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("{prefix:>10} {bar:40} {pos}/{len} keyframes  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    let mut results = Vec::new();
+    for (film, expected) in films.iter().zip(&expected) {
+        let name = film_name(film);
+        bar.set_prefix(name.clone());
+        for row in Row::ALL {
+            let started = Instant::now();
+            let (keyframes, made_now) = match row {
+                Row::GroundTruth => (film.join("keyframes"), false),
+                _ => {
+                    let dir = args.out.join(row.folder()).join(&name);
+                    let made = make_keyframes(&stages, film, row, &args, &dir, || bar.inc(1))?;
+                    (dir.join("keyframes"), made == expected.len())
+                }
+            };
+            let seconds = started.elapsed().as_secs_f64();
+            let read = read_keyframes(&stages.evaluator, &keyframes, expected.len())?;
+            let scores = score_film(expected, &read)
+                .with_context(|| format!("scoring {} of {}", row.name(), film.display()))?;
+            results.push(FilmResult {
+                row: row.name(),
+                film: name.clone(),
+                scores,
+                seconds_per_keyframe: made_now.then(|| seconds / expected.len() as f64),
+            });
+        }
+    }
+    bar.finish_and_clear();
+
+    let table = markdown_table(&results, &args);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let table_path = args.out.join("bench.md");
+    write_atomically(&table_path, table.as_bytes())?;
+    let json_path = args.out.join("bench.json");
+    write_atomically(
+        &json_path,
+        serde_json::to_string_pretty(&results)?.as_bytes(),
+    )?;
+    print!("{table}");
+    println!("wrote {} and {}", table_path.display(), json_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first `count` films of the dataset's test split, in name order.
+fn test_films(data: &Path, count: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let split = data.join("test");
+    let entries = std::fs::read_dir(&split).with_context(|| {
+        format!(
+            "cannot read {} (--data takes a dataset made by `moviedreamer world generate`)",
+            split.display()
+        )
+    })?;
+    let mut films: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.join("script.yaml").is_file())
+        .collect();
+    films.sort();
+    ensure!(
+        !films.is_empty(),
+        "{} holds no film with a script.yaml",
+        split.display()
+    );
+    ensure!(
+        films.len() >= count,
+        "{} holds {} test films but --films asks for {count}",
+        split.display(),
+        films.len()
+    );
+    films.truncate(count);
+    Ok(films)
+}
+
+fn film_name(film: &Path) -> String {
+    film.file_name().map_or_else(
+        || film.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Plans and renders `film`'s keyframes the way `row` says into `dir`; returns how many it
+/// rendered now (fewer when a previous run had made some).
+fn make_keyframes(
+    stages: &Stages,
+    film: &Path,
+    row: Row,
+    args: &BenchArgs,
+    dir: &Path,
+    on_keyframe: impl FnMut(),
+) -> anyhow::Result<usize> {
+    let script_path = film.join("script.yaml");
+    let script = moviedreamer_script::load(&script_path)?.script;
+    let faces = cast_identities(&script_path, &script, &stages.identity)?;
+    let planned_faces = match row {
+        Row::NoFaces => faces.iter().map(|f| vec![0.0; f.len()]).collect(),
+        _ => faces.clone(),
+    };
+    let tokens = plan_film(
+        &stages.planner,
+        &stages.vocabulary,
+        &script_path,
+        &script,
+        &planned_faces,
+        args.seed,
+        || {},
+    )?;
+    let costumes = cast_costumes(&script_path, &script)?;
+    let shots = shots_to_render(&stages.renderer, &script, &tokens, &faces, &costumes)?;
+    let settings = RenderSettings {
+        steps: args.render_steps,
+        token_guidance: 1.0,
+        identity_guidance: if row == Row::NoIdentityRendering {
+            0.0
+        } else {
+            1.0
+        },
+        seed: args.seed,
+        batch: args.batch,
+        shard: Shard::WHOLE,
+    };
+    let config = serde_json::json!({ "bench_row": row.folder(), "models": args.models });
+    Ok(render_keyframes(
+        &stages.renderer,
+        &script_path,
+        config,
+        &shots,
+        dir,
+        &settings,
+        on_keyframe,
+    )?)
+}
+
+/// Per row, the metrics averaged over its films: the table `bench.md` holds.
+fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
+    let mut table = format!(
+        "Test films of {} ({} films, {} render steps, seed {}), scored by the evaluator in {}.\n\n",
+        args.data.display(),
+        args.films,
+        args.render_steps,
+        args.seed,
+        args.evaluator
+            .clone()
+            .unwrap_or_else(|| args.models.join("evaluator/model"))
+            .display()
+    );
+    let adherence: Vec<String> = SCENE_ATTRIBUTES
+        .iter()
+        .map(|a| a.replace('_', " "))
+        .collect();
+    table.push_str(&format!(
+        "| row | {} | presence F1 | identity accuracy | identity consistency | s / keyframe |\n",
+        adherence.join(" | ")
+    ));
+    table.push_str(&format!(
+        "|---|{}\n",
+        "---:|".repeat(SCENE_ATTRIBUTES.len() + 4)
+    ));
+    let percent = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{:.1} %", 100.0 * v));
+    for row in Row::ALL {
+        let films: Vec<&FilmResult> = results.iter().filter(|r| r.row == row.name()).collect();
+        let mean =
+            |value: &dyn Fn(&FilmResult) -> Option<f64>| mean(films.iter().map(|r| value(r)));
+        let mut cells: Vec<String> = (0..SCENE_ATTRIBUTES.len())
+            .map(|a| percent(mean(&|r| Some(r.scores.adherence[a]))))
+            .collect();
+        cells.push(percent(mean(&|r| Some(r.scores.presence.f1))));
+        cells.push(percent(mean(&|r| r.scores.identity_accuracy)));
+        cells.push(mean(&|r| r.scores.consistency).map_or("–".to_owned(), |c| format!("{c:.3}")));
+        cells.push(mean(&|r| r.seconds_per_keyframe).map_or("–".to_owned(), |s| format!("{s:.2}")));
+        table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));
+    }
+    table
+}
+
+/// The mean of the values present, `None` when none is.
+fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let present: Vec<f64> = values.flatten().collect();
+    (!present.is_empty()).then(|| present.iter().sum::<f64>() / present.len() as f64)
+}
