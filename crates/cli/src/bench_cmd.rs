@@ -7,6 +7,8 @@
 //! - **ground truth**: the film's own keyframes (the ceiling the evaluator allows);
 //! - **full MovieDreamer**: planned from the script with the cast's faces, rendered with
 //!   identity conditioning;
+//! - **no history**: each keyframe planned from the style, the cast and its own shot alone
+//!   (no keyframe before it), rendered as the full row: the usual text-to-image baseline;
 //! - **no face embeddings in the script**: planned with the cast's faces zeroed, rendered
 //!   as the full row;
 //! - **no identity-preserving rendering**: the full row's plan, rendered with identity
@@ -26,6 +28,7 @@ use moviedreamer_eval::film::{FilmScores, SCENE_ATTRIBUTES, score_film};
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::generate::FULL_HISTORY;
 use moviedreamer_models::renderer::Renderer;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_pipeline::{RenderSettings, Shard, render_keyframes, write_atomically};
@@ -36,7 +39,7 @@ use crate::cast::{cast_costumes, cast_identities};
 use crate::eval_film::{expected_shots, read_keyframes};
 use crate::generate_cmd::Models;
 use crate::load_trained;
-use crate::plan_cmd::plan_film;
+use crate::plan_cmd::{FilmToPlan, plan_film};
 use crate::render_cmd::shots_to_render;
 
 #[derive(Args)]
@@ -73,14 +76,16 @@ pub struct BenchArgs {
 enum Row {
     GroundTruth,
     Full,
+    NoHistory,
     NoFaces,
     NoIdentityRendering,
 }
 
 impl Row {
-    const ALL: [Row; 4] = [
+    const ALL: [Row; 5] = [
         Row::GroundTruth,
         Row::Full,
+        Row::NoHistory,
         Row::NoFaces,
         Row::NoIdentityRendering,
     ];
@@ -89,6 +94,7 @@ impl Row {
         match self {
             Row::GroundTruth => "ground truth",
             Row::Full => "full MovieDreamer",
+            Row::NoHistory => "no history",
             Row::NoFaces => "no face embeddings in the script",
             Row::NoIdentityRendering => "no identity-preserving rendering",
         }
@@ -99,6 +105,7 @@ impl Row {
         match self {
             Row::GroundTruth => "ground-truth",
             Row::Full => "full",
+            Row::NoHistory => "no-history",
             Row::NoFaces => "no-faces",
             Row::NoIdentityRendering => "no-identity-rendering",
         }
@@ -263,9 +270,16 @@ fn make_keyframes(
     let tokens = plan_film(
         &stages.planner,
         &stages.vocabulary,
-        &script_path,
-        &script,
-        &planned_faces,
+        &FilmToPlan {
+            script_path: &script_path,
+            script: &script,
+            faces: &planned_faces,
+        },
+        if row == Row::NoHistory {
+            0
+        } else {
+            FULL_HISTORY
+        },
         args.seed,
         || {},
     )?;

@@ -21,6 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::animator::{Animator, ClipSampling};
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::generate::FULL_HISTORY;
 use moviedreamer_models::renderer::Renderer;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_nn::checkpoint::{load_tensors, save_tensors};
@@ -37,7 +38,7 @@ use crate::animate_cmd::{assemble_clips, shots_to_animate};
 use crate::cast::{cast_costumes, cast_identities};
 use crate::load_trained;
 use crate::movie_cmd::{MovieOptions, film_shots, print_outputs};
-use crate::plan_cmd::plan_film;
+use crate::plan_cmd::{FilmToPlan, plan_film};
 use crate::render_cmd::shots_to_render;
 
 /// The file in a models directory that names its stages' model directories.
@@ -217,9 +218,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             let tokens = plan_film(
                 &planner,
                 &vocabulary,
-                &args.script,
-                &script,
-                &faces,
+                &FilmToPlan {
+                    script_path: &args.script,
+                    script: &script,
+                    faces: &faces,
+                },
+                FULL_HISTORY,
                 args.seed,
                 || bar.inc(1),
             )?;

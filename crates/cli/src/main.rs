@@ -89,10 +89,11 @@ enum Command {
     /// Benchmark the trained stages on held-out StoryWorld films: each test film made from
     /// its script by the full pipeline and by its ablations, scored by the evaluator.
     ///
-    /// Rows: ground truth, full MovieDreamer, no face embeddings in the script, no
-    /// identity-preserving rendering. Columns: adherence per scene attribute, presence
-    /// F1, identity accuracy and consistency, seconds per keyframe. Writes OUT/bench.md
-    /// and OUT/bench.json; rerun the same command to continue an interrupted bench.
+    /// Rows: ground truth, full MovieDreamer, no history, no face embeddings in the
+    /// script, no identity-preserving rendering. Columns: adherence per scene attribute,
+    /// presence F1, identity accuracy and consistency, seconds per keyframe. Writes
+    /// OUT/bench.md and OUT/bench.json; rerun the same command to continue an interrupted
+    /// bench.
     Bench(bench_cmd::BenchArgs),
 }
 

@@ -12,6 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
+use moviedreamer_models::planner::generate::FULL_HISTORY;
 use moviedreamer_models::planner::script_prompt::film_prompt;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_nn::checkpoint::save_tensors;
@@ -58,9 +59,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let tokens = plan_film(
         &planner,
         &vocabulary,
-        &args.script,
-        &script,
-        &faces,
+        &FilmToPlan {
+            script_path: &args.script,
+            script: &script,
+            faces: &faces,
+        },
+        FULL_HISTORY,
         args.seed,
         || progress.inc(1),
     )?;
@@ -80,18 +84,31 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The tokens of every shot of `script` (shots, K, D), planned from the cast's identities
-/// `faces` (script order) with `seed` drawing a diffusion head's samples; `on_keyframe` is
-/// told of each keyframe planned.
+/// A script to plan and its cast's identities.
+pub struct FilmToPlan<'a> {
+    /// Where the script was read from, for errors.
+    pub script_path: &'a Path,
+    pub script: &'a Script,
+    /// The identity embedding of each character, in script order.
+    pub faces: &'a [Vec<f32>],
+}
+
+/// The tokens of every shot of `film` (shots, K, D), each shot seeing at most `history`
+/// keyframes before it ([`FULL_HISTORY`]: all its window holds), with `seed` drawing a
+/// diffusion head's samples; `on_keyframe` is told of each keyframe planned.
 pub fn plan_film(
     planner: &Planner,
     vocabulary: &Vocabulary,
-    script_path: &Path,
-    script: &Script,
-    faces: &[Vec<f32>],
+    film: &FilmToPlan,
+    history: usize,
     seed: u64,
     mut on_keyframe: impl FnMut(),
 ) -> anyhow::Result<Tensor> {
+    let FilmToPlan {
+        script_path,
+        script,
+        faces,
+    } = film;
     let prompt = film_prompt(script, vocabulary, planner.config().text.max_words, faces)?;
     planner.check_film(&prompt).with_context(|| {
         format!(
@@ -101,7 +118,7 @@ pub fn plan_film(
     })?;
     let mut keyframes = Vec::with_capacity(prompt.shots.len());
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    planner.plan(&prompt, &mut rng, |_, tokens| {
+    planner.plan_with_history(&prompt, history, &mut rng, |_, tokens| {
         keyframes.push(tokens);
         on_keyframe();
         Ok(())

@@ -92,6 +92,7 @@ fn train_every_stage_then_generate_with_them() {
     let rows = [
         "| ground truth |",
         "| full MovieDreamer |",
+        "| no history |",
         "| no face embeddings in the script |",
         "| no identity-preserving rendering |",
     ];
@@ -106,7 +107,7 @@ fn train_every_stage_then_generate_with_them() {
     .unwrap();
     assert_eq!(results.as_array().unwrap().len(), rows.len());
     assert!(results[1]["seconds_per_keyframe"].as_f64().unwrap() > 0.0);
-    for row in ["full", "no-faces", "no-identity-rendering"] {
+    for row in ["full", "no-history", "no-faces", "no-identity-rendering"] {
         let keyframes = dir
             .path()
             .join("bench")

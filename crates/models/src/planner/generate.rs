@@ -17,6 +17,9 @@ use rand::Rng;
 use super::prompt::{FilmPrompt, Role};
 use super::{Planner, Window};
 
+/// As many planned keyframes as the window holds: [`Planner::plan`]'s history.
+pub const FULL_HISTORY: usize = usize::MAX;
+
 impl Planner {
     /// Plans every shot of `film` in order, handing each keyframe's tokens (K, token_dim),
     /// in the tokenizer's scale, to `on_keyframe` with its shot index as soon as it is done.
@@ -26,10 +29,25 @@ impl Planner {
         &self,
         film: &FilmPrompt,
         rng: &mut impl Rng,
+        on_keyframe: impl FnMut(usize, Tensor) -> Result<()>,
+    ) -> Result<()> {
+        self.plan_with_history(film, FULL_HISTORY, rng, on_keyframe)
+    }
+
+    /// [`plan`](Self::plan), each shot seeing at most `history` planned keyframes (and
+    /// their shots' texts) before it, and never more than its window holds. With 0 each
+    /// keyframe comes from the prefix and its own shot alone: the benchmark's no-history
+    /// row, the usual text-to-image baseline.
+    pub fn plan_with_history(
+        &self,
+        film: &FilmPrompt,
+        history: usize,
+        rng: &mut impl Rng,
         mut on_keyframe: impl FnMut(usize, Tensor) -> Result<()>,
     ) -> Result<()> {
         self.check_film(film)?;
         let cfg = &self.config;
+        let kept = history.min(cfg.window - 1);
         let device = self.roles.device();
         let visual_role = self.roles.narrow(0, Role::Visual as usize, 1)?;
         // Texts are encoded once: the prefix's now, each shot's as it enters the window.
@@ -80,7 +98,7 @@ impl Planner {
             let tokens = keyframe.reshape((cfg.tokens, cfg.token_dim))?;
             on_keyframe(shot, self.denormalise(&tokens)?)?;
             history.push_back(keyframe);
-            if history.len() == cfg.window {
+            if history.len() > kept {
                 history.pop_front();
                 shot_texts.pop_front();
             }
@@ -192,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn what_came_before_changes_what_is_planned() {
+    fn what_came_before_changes_what_is_planned_unless_history_is_off() {
         let varmap = VarMap::new();
         let planner = micro_planner(&varmap);
         let film = film(3, 6);
@@ -201,6 +219,26 @@ mod tests {
         let a = planned(&planner, &film, 0);
         let b = planned(&planner, &other, 0);
         assert!(max_abs_diff(&a[2], &b[2]).unwrap() > 1e-6);
+
+        // Without history (the benchmark's no-history row) it does not: shot 2 is planned
+        // from the prefix and its own text alone, and differs from the planning with history.
+        let without_history = |film: &FilmPrompt| {
+            let mut keyframes = Vec::new();
+            let mut rng = ChaCha8Rng::seed_from_u64(0);
+            planner
+                .plan_with_history(film, 0, &mut rng, |_, tokens| {
+                    keyframes.push(tokens);
+                    Ok(())
+                })
+                .unwrap();
+            keyframes
+        };
+        let (c, d) = (without_history(&film), without_history(&other));
+        assert_eq!(c.len(), 3);
+        assert_eq!(max_abs_diff(&c[2], &d[2]).unwrap(), 0.0);
+        assert!(max_abs_diff(&c[2], &a[2]).unwrap() > 1e-6);
+        // The first shot has no history either way.
+        assert!(max_abs_diff(&c[0], &a[0]).unwrap() < 1e-6);
     }
 
     #[test]
