@@ -12,7 +12,9 @@
 //! - **no face embeddings in the script**: planned with the cast's faces zeroed, rendered
 //!   as the full row;
 //! - **no identity-preserving rendering**: the full row's plan, rendered with identity
-//!   guidance 0 (the renderer ignores who stands where).
+//!   guidance 0 (the renderer ignores who stands where);
+//! - **oracle**: the tokenizer's tokens of the film's own keyframes, rendered as the full
+//!   row: what the renderer makes of a perfect plan.
 //!
 //! Keyframes go to `OUT/<row>/<film>/keyframes`, resumable as `render` is; the table to
 //! `OUT/bench.md` and the numbers per film to `OUT/bench.json`.
@@ -22,6 +24,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
+use candle_core::{Device, Tensor};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_eval::film::{FilmScores, SCENE_ATTRIBUTES, score_film};
@@ -31,12 +34,14 @@ use moviedreamer_models::planner::Planner;
 use moviedreamer_models::planner::generate::FULL_HISTORY;
 use moviedreamer_models::renderer::Renderer;
 use moviedreamer_models::text::Vocabulary;
+use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_pipeline::{RenderSettings, Shard, render_keyframes, write_atomically};
+use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
 use serde::Serialize;
 
 use crate::cast::{cast_costumes, cast_identities};
-use crate::eval_film::{expected_shots, read_keyframes};
+use crate::eval_film::{expected_shots, load_keyframes, read_keyframes};
 use crate::generate_cmd::Models;
 use crate::load_trained;
 use crate::plan_cmd::{FilmToPlan, plan_film};
@@ -54,6 +59,10 @@ pub struct BenchArgs {
     /// The evaluator's model directory [default: MODELS/evaluator/model].
     #[arg(long)]
     evaluator: Option<PathBuf>,
+    /// The tokenizer's model directory, for the oracle row [default:
+    /// MODELS/tokenizer/model].
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
     /// Test films to make, the first ones in name order.
     #[arg(long, default_value_t = 4)]
     films: usize,
@@ -79,15 +88,17 @@ enum Row {
     NoHistory,
     NoFaces,
     NoIdentityRendering,
+    Oracle,
 }
 
 impl Row {
-    const ALL: [Row; 5] = [
+    const ALL: [Row; 6] = [
         Row::GroundTruth,
         Row::Full,
         Row::NoHistory,
         Row::NoFaces,
         Row::NoIdentityRendering,
+        Row::Oracle,
     ];
 
     fn name(self) -> &'static str {
@@ -97,6 +108,7 @@ impl Row {
             Row::NoHistory => "no history",
             Row::NoFaces => "no face embeddings in the script",
             Row::NoIdentityRendering => "no identity-preserving rendering",
+            Row::Oracle => "oracle (true tokens rendered)",
         }
     }
 
@@ -108,6 +120,7 @@ impl Row {
             Row::NoHistory => "no-history",
             Row::NoFaces => "no-faces",
             Row::NoIdentityRendering => "no-identity-rendering",
+            Row::Oracle => "oracle",
         }
     }
 }
@@ -129,6 +142,7 @@ struct Stages {
     vocabulary: Vocabulary,
     identity: IdentityEncoder,
     renderer: Renderer,
+    tokenizer: KeyframeTokenizer,
     evaluator: Evaluator,
 }
 
@@ -146,11 +160,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .evaluator
         .clone()
         .unwrap_or_else(|| args.models.join("evaluator/model"));
+    let tokenizer_dir = args
+        .tokenizer
+        .clone()
+        .unwrap_or_else(|| args.models.join("tokenizer/model"));
     let stages = Stages {
         planner: load_trained(&models.planner, "planner", Planner::load)?,
         vocabulary: Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?,
         identity: load_trained(&models.identity, "identity encoder", IdentityEncoder::load)?,
         renderer: load_trained(&models.renderer, "renderer", Renderer::load)?,
+        tokenizer: load_trained(&tokenizer_dir, "tokenizer", KeyframeTokenizer::load)?,
         evaluator: load_trained(&evaluator_dir, "evaluator", Evaluator::load)?,
     };
     let evaluator_size = stages.evaluator.config().image_size as u32;
@@ -267,22 +286,25 @@ fn make_keyframes(
         Row::NoFaces => faces.iter().map(|f| vec![0.0; f.len()]).collect(),
         _ => faces.clone(),
     };
-    let tokens = plan_film(
-        &stages.planner,
-        &stages.vocabulary,
-        &FilmToPlan {
-            script_path: &script_path,
-            script: &script,
-            faces: &planned_faces,
-        },
-        if row == Row::NoHistory {
-            0
-        } else {
-            FULL_HISTORY
-        },
-        args.seed,
-        || {},
-    )?;
+    let tokens = match row {
+        Row::Oracle => true_tokens(&stages.tokenizer, film, script.summary().shots)?,
+        _ => plan_film(
+            &stages.planner,
+            &stages.vocabulary,
+            &FilmToPlan {
+                script_path: &script_path,
+                script: &script,
+                faces: &planned_faces,
+            },
+            if row == Row::NoHistory {
+                0
+            } else {
+                FULL_HISTORY
+            },
+            args.seed,
+            || {},
+        )?,
+    };
     let costumes = cast_costumes(&script_path, &script)?;
     let shots = shots_to_render(&stages.renderer, &script, &tokens, &faces, &costumes)?;
     let settings = RenderSettings {
@@ -307,6 +329,22 @@ fn make_keyframes(
         &settings,
         on_keyframe,
     )?)
+}
+
+/// The tokenizer's tokens (shots, K, D) of the film's own keyframes.
+fn true_tokens(tokenizer: &KeyframeTokenizer, film: &Path, shots: usize) -> anyhow::Result<Tensor> {
+    let size = tokenizer.config().image_size as u32;
+    let mut tokens = Vec::new();
+    for start in (0..shots).step_by(64) {
+        let pictures = load_keyframes(
+            &film.join("keyframes"),
+            start..(start + 64).min(shots),
+            size,
+            "tokenizer",
+        )?;
+        tokens.push(tokenizer.encode(&to_tensor(&pictures, &Device::Cpu)?, false)?);
+    }
+    Ok(Tensor::cat(&tokens, 0)?)
 }
 
 /// Per row, the metrics averaged over its films: the table `bench.md` holds.

@@ -125,31 +125,48 @@ pub(crate) fn read_keyframes(
     let size = model.config().image_size as u32;
     let mut read = Vec::with_capacity(shots);
     for start in (0..shots).step_by(BATCH) {
-        let mut pictures = Vec::new();
-        for shot in start..(start + BATCH).min(shots) {
-            let path = keyframes.join(format!("{shot:06}.png"));
-            let picture = image::open(&path)
-                .with_context(|| {
-                    format!(
-                        "cannot read the keyframe of shot {shot}: {}",
-                        path.display()
-                    )
-                })?
-                .to_rgb8();
-            if picture.dimensions() != (size, size) {
-                bail!(
-                    "{}: the keyframe is {}×{} but the evaluator reads {size}×{size} pictures",
-                    path.display(),
-                    picture.width(),
-                    picture.height()
-                );
-            }
-            pictures.push(picture);
-        }
+        let pictures = load_keyframes(
+            keyframes,
+            start..(start + BATCH).min(shots),
+            size,
+            "evaluator",
+        )?;
         let reading = model.forward(&to_tensor(&pictures, &candle_core::Device::Cpu)?, false)?;
         read.extend(readings(&reading)?);
     }
     Ok(read)
+}
+
+/// The keyframes `keyframes/<shot:06>.png` of `shots`, each checked to be `size` px square
+/// as `reader` (the model that takes them) needs.
+pub(crate) fn load_keyframes(
+    keyframes: &Path,
+    shots: std::ops::Range<usize>,
+    size: u32,
+    reader: &str,
+) -> anyhow::Result<Vec<image::RgbImage>> {
+    let mut pictures = Vec::with_capacity(shots.len());
+    for shot in shots {
+        let path = keyframes.join(format!("{shot:06}.png"));
+        let picture = image::open(&path)
+            .with_context(|| {
+                format!(
+                    "cannot read the keyframe of shot {shot}: {}",
+                    path.display()
+                )
+            })?
+            .to_rgb8();
+        if picture.dimensions() != (size, size) {
+            bail!(
+                "{}: the keyframe is {}×{} but the {reader} reads {size}×{size} pictures",
+                path.display(),
+                picture.width(),
+                picture.height()
+            );
+        }
+        pictures.push(picture);
+    }
+    Ok(pictures)
 }
 
 /// A batch's logits as class readings and identity embeddings, keyframe by keyframe.

@@ -90,10 +90,10 @@ enum Command {
     /// its script by the full pipeline and by its ablations, scored by the evaluator.
     ///
     /// Rows: ground truth, full MovieDreamer, no history, no face embeddings in the
-    /// script, no identity-preserving rendering. Columns: adherence per scene attribute,
-    /// presence F1, identity accuracy and consistency, seconds per keyframe. Writes
-    /// OUT/bench.md and OUT/bench.json; rerun the same command to continue an interrupted
-    /// bench.
+    /// script, no identity-preserving rendering, oracle (true tokens rendered). Columns:
+    /// adherence per scene attribute, presence F1, identity accuracy and consistency,
+    /// seconds per keyframe. Writes OUT/bench.md and OUT/bench.json; rerun the same command
+    /// to continue an interrupted bench.
     Bench(bench_cmd::BenchArgs),
 }
 

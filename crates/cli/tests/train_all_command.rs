@@ -95,6 +95,7 @@ fn train_every_stage_then_generate_with_them() {
         "| no history |",
         "| no face embeddings in the script |",
         "| no identity-preserving rendering |",
+        "| oracle (true tokens rendered) |",
     ];
     for row in rows {
         assert!(out.contains(row), "{row} missing:\n{out}");
@@ -107,7 +108,13 @@ fn train_every_stage_then_generate_with_them() {
     .unwrap();
     assert_eq!(results.as_array().unwrap().len(), rows.len());
     assert!(results[1]["seconds_per_keyframe"].as_f64().unwrap() > 0.0);
-    for row in ["full", "no-history", "no-faces", "no-identity-rendering"] {
+    for row in [
+        "full",
+        "no-history",
+        "no-faces",
+        "no-identity-rendering",
+        "oracle",
+    ] {
         let keyframes = dir
             .path()
             .join("bench")
