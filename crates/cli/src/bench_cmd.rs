@@ -27,7 +27,7 @@ use anyhow::{Context, ensure};
 use candle_core::{Device, Tensor};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use moviedreamer_eval::film::{FilmScores, SCENE_ATTRIBUTES, score_film};
+use moviedreamer_eval::film::{DISTANCE_BUCKETS, FilmScores, SCENE_ATTRIBUTES, score_film};
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
@@ -383,7 +383,44 @@ fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
         cells.push(percent(mean(&|r| Some(r.scores.presence.f1))));
         cells.push(percent(mean(&|r| r.scores.identity_accuracy)));
         cells.push(mean(&|r| r.scores.consistency).map_or("–".to_owned(), |c| format!("{c:.3}")));
-        cells.push(mean(&|r| r.seconds_per_keyframe).map_or("–".to_owned(), |s| format!("{s:.2}")));
+        cells.push(mean(&|r| r.seconds_per_keyframe).map_or("–".to_owned(), |s| format!("{s:.3}")));
+        table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));
+    }
+
+    // How one character's likeness holds up as shots grow apart: over every film, the
+    // mean cosine of all pairs of its shots that far apart.
+    table.push_str("\nIdentity consistency (cosine) by distance between the two shots:\n\n| row |");
+    for &(from, to) in &DISTANCE_BUCKETS {
+        let range = match to {
+            usize::MAX => format!("{from}+"),
+            to if to == from => format!("{from}"),
+            to => format!("{from}–{to}"),
+        };
+        table.push_str(&format!(" {range} |"));
+    }
+    table.push_str(&format!(
+        "\n|---|{}\n",
+        "---:|".repeat(DISTANCE_BUCKETS.len())
+    ));
+    for row in Row::ALL {
+        let mut cells = Vec::new();
+        for &(from, _) in &DISTANCE_BUCKETS {
+            let (mut pairs, mut sum) = (0, 0.0);
+            for bucket in results
+                .iter()
+                .filter(|r| r.row == row.name())
+                .flat_map(|r| &r.scores.consistency_by_distance)
+                .filter(|b| b.from == from)
+            {
+                pairs += bucket.pairs;
+                sum += bucket.cosine * bucket.pairs as f64;
+            }
+            cells.push(if pairs == 0 {
+                "–".to_owned()
+            } else {
+                format!("{:.3} ({pairs})", sum / pairs as f64)
+            });
+        }
         table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));
     }
     table

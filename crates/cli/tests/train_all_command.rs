@@ -102,6 +102,16 @@ fn train_every_stage_then_generate_with_them() {
     }
     let table = std::fs::read_to_string(dir.path().join("bench/bench.md")).unwrap();
     assert!(out.contains(&table), "{out}");
+    // And consistency by distance between shots, for every row.
+    assert!(
+        table.contains("| row | 1 | 2–4 | 5–16 | 17–64 | 65–256 | 257+ |"),
+        "{table}"
+    );
+    assert_eq!(
+        table.matches("| oracle (true tokens rendered) |").count(),
+        2,
+        "{table}"
+    );
     let results: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("bench/bench.json")).unwrap(),
     )

@@ -27,7 +27,7 @@ pub const SLOTS: usize = 3;
 
 /// Distances between shots (in shots) that the consistency is reported for: 1, 2–4, 5–16,
 /// 17–64, 65–256 and more.
-const DISTANCE_BUCKETS: [(usize, usize); 6] = [
+pub const DISTANCE_BUCKETS: [(usize, usize); 6] = [
     (1, 1),
     (2, 4),
     (5, 16),
