@@ -41,7 +41,7 @@ use moviedreamer_train::planner::VOCABULARY_FILE;
 use serde::Serialize;
 
 use crate::cast::{cast_costumes, cast_identities};
-use crate::eval_film::{expected_shots, load_keyframes, read_keyframes};
+use crate::eval_film::{costume_traits, expected_shots, load_keyframes, read_keyframes};
 use crate::generate_cmd::Models;
 use crate::load_trained;
 use crate::plan_cmd::{FilmToPlan, plan_film};
@@ -365,13 +365,14 @@ fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
         .map(|a| a.replace('_', " "))
         .collect();
     table.push_str(&format!(
-        "| row | {} | presence F1 | identity accuracy | identity consistency | s / keyframe |\n",
+        "| row | {} | presence F1 | identity accuracy | costume accuracy | identity consistency | s / keyframe |\n",
         adherence.join(" | ")
     ));
     table.push_str(&format!(
         "|---|{}\n",
-        "---:|".repeat(SCENE_ATTRIBUTES.len() + 4)
+        "---:|".repeat(SCENE_ATTRIBUTES.len() + 5)
     ));
+    let costume = costume_traits();
     let percent = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{:.1} %", 100.0 * v));
     for row in Row::ALL {
         let films: Vec<&FilmResult> = results.iter().filter(|r| r.row == row.name()).collect();
@@ -382,6 +383,7 @@ fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
             .collect();
         cells.push(percent(mean(&|r| Some(r.scores.presence.f1))));
         cells.push(percent(mean(&|r| r.scores.identity_accuracy)));
+        cells.push(percent(mean(&|r| r.scores.accuracy_of(&costume))));
         cells.push(mean(&|r| r.scores.consistency).map_or("–".to_owned(), |c| format!("{c:.3}")));
         cells.push(mean(&|r| r.seconds_per_keyframe).map_or("–".to_owned(), |s| format!("{s:.3}")));
         table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));

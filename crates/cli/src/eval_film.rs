@@ -12,6 +12,7 @@ use moviedreamer_eval::film::{
     score_film,
 };
 use moviedreamer_models::evaluator::{Evaluator, Reading};
+use moviedreamer_storyworld::identity::TRAIT_NAMES;
 use moviedreamer_train::data::labels::parse_label_line;
 use moviedreamer_train::data::{KeyframeLabels, to_tensor};
 use serde_json::json;
@@ -40,6 +41,18 @@ pub struct EvalFilmArgs {
 
 /// Keyframes read at once.
 const BATCH: usize = 64;
+
+/// The traits that make a character's costume rather than its face or build: what its
+/// clothes are, their pattern, and what it wears (hat, glasses, scarf).
+const COSTUME_TRAITS: [&str; 3] = ["outfit", "pattern", "accessory"];
+
+/// Indices of [`COSTUME_TRAITS`] in the evaluator's (StoryWorld's) trait order.
+pub(crate) fn costume_traits() -> Vec<usize> {
+    COSTUME_TRAITS
+        .iter()
+        .filter_map(|name| TRAIT_NAMES.iter().position(|n| n == name))
+        .collect()
+}
 
 pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
     let model = load_trained(&args.model, "evaluator", Evaluator::load)?;
@@ -215,6 +228,11 @@ fn print_table(scores: &FilmScores) {
     println!(
         "| identity accuracy (traits) | {} |",
         optional(scores.identity_accuracy, &percent)
+    );
+    println!(
+        "| costume accuracy ({}) | {} |",
+        COSTUME_TRAITS.join(", "),
+        optional(scores.accuracy_of(&costume_traits()), &percent)
     );
     println!(
         "| identity consistency (cosine) | {} |",

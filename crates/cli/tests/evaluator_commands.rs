@@ -78,6 +78,7 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
         "| adherence: location |",
         "| presence F1",
         "| identity accuracy",
+        "| costume accuracy (outfit, pattern, accessory)",
     ] {
         assert!(out.contains(metric), "{out}");
     }

@@ -111,11 +111,33 @@ pub struct FilmScores {
     /// Share of the asked-for characters' traits read right in their slots; `None` when no
     /// shot asks for anyone (or for no trait it shows).
     pub identity_accuracy: Option<f64>,
+    /// Per trait (the evaluator's order), how often it was asked for and read right, so a
+    /// caller can score a group of traits (the costume) as [`Self::accuracy_of`] does.
+    pub trait_cases: Vec<TraitCases>,
     /// Mean cosine between one character's embeddings in two shots, over all such pairs;
     /// `None` when no character appears twice.
     pub consistency: Option<f64>,
     /// The same by distance between the shots (ranges with no pair left out).
     pub consistency_by_distance: Vec<ConsistencyAtDistance>,
+}
+
+/// How often one trait was asked for, and read right.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct TraitCases {
+    /// Characters shown in a shot whose slot was scored on this trait.
+    pub asked: usize,
+    /// Of those, the ones read right.
+    pub right: usize,
+}
+
+impl FilmScores {
+    /// Share of the asked-for cases of the traits `traits` (indices in the evaluator's
+    /// order, e.g. the costume's) read right; `None` when none was asked for.
+    pub fn accuracy_of(&self, traits: &[usize]) -> Option<f64> {
+        let cases = traits.iter().filter_map(|&t| self.trait_cases.get(t));
+        let (asked, right) = cases.fold((0, 0), |(a, r), c| (a + c.asked, r + c.right));
+        (asked > 0).then(|| right as f64 / asked as f64)
+    }
 }
 
 /// The film and its readings have different numbers of shots, or a reading has a different
@@ -146,7 +168,7 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
     });
 
     let (mut true_positive, mut read_present, mut asked) = (0, 0, 0);
-    let (mut traits_right, mut traits_asked) = (0, 0);
+    let mut trait_cases: Vec<TraitCases> = Vec::new();
     // Per character id, every shot that asks for it and the embedding read there.
     let mut appearances: Vec<(&str, Vec<Appearance>)> = Vec::new();
     for (index, (e, r)) in expected.iter().zip(read).enumerate() {
@@ -163,10 +185,18 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
                     got.traits.len()
                 )));
             }
-            for (want, got) in character.traits.iter().zip(&got.traits) {
+            if trait_cases.len() < character.traits.len() {
+                trait_cases.resize(character.traits.len(), TraitCases::default());
+            }
+            for ((want, got), cases) in character
+                .traits
+                .iter()
+                .zip(&got.traits)
+                .zip(&mut trait_cases)
+            {
                 let Some(want) = want else { continue };
-                traits_asked += 1;
-                traits_right += usize::from(want == got);
+                cases.asked += 1;
+                cases.right += usize::from(want == got);
             }
             match appearances.iter_mut().find(|(id, _)| *id == character.id) {
                 Some((_, seen)) => seen.push((index, &got.embedding)),
@@ -206,6 +236,9 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
         }
     }
     let pairs: usize = buckets.iter().map(|b| b.0).sum();
+    let (traits_asked, traits_right) = trait_cases
+        .iter()
+        .fold((0, 0), |(a, r), c| (a + c.asked, r + c.right));
     let total: f64 = buckets.iter().map(|b| b.1).sum();
 
     Ok(FilmScores {
@@ -217,6 +250,7 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
             f1,
         },
         identity_accuracy: (traits_asked > 0).then(|| share(traits_right, traits_asked)),
+        trait_cases,
         consistency: (pairs > 0).then(|| total / pairs as f64),
         consistency_by_distance: DISTANCE_BUCKETS
             .iter()
@@ -322,6 +356,11 @@ mod tests {
         assert!((scores.presence.f1 - 0.75).abs() < 1e-12);
         // Traits asked: 4 characters × 2 = 8; wrong: bo's second, ana's second in shot 1.
         assert_eq!(scores.identity_accuracy, Some(6.0 / 8.0));
+        // The first trait was always read right, the second half the time.
+        assert_eq!(scores.accuracy_of(&[0]), Some(1.0));
+        assert_eq!(scores.accuracy_of(&[1]), Some(0.5));
+        assert_eq!(scores.accuracy_of(&[0, 1]), scores.identity_accuracy);
+        assert_eq!(scores.accuracy_of(&[2]), None);
         // ana in shots 0, 1, 2: pairs (0,1) cos 0.6 at distance 1, (1,2) cos 0.6 at 1,
         // (0,2) cos 1 at 2; bo appears once.
         assert!((scores.consistency.unwrap() - 2.2 / 3.0).abs() < 1e-6);
@@ -394,6 +433,8 @@ mod tests {
         }];
         let scores = score_film(&expected, &read).unwrap();
         assert_eq!(scores.identity_accuracy, Some(0.5));
+        assert_eq!(scores.accuracy_of(&[1]), None);
+        assert_eq!(scores.accuracy_of(&[2]), Some(0.0));
 
         // A shot that shows none of its character's traits asks for none.
         let hidden = vec![ExpectedShot {
