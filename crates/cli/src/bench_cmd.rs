@@ -17,7 +17,8 @@
 //!   row: what the renderer makes of a perfect plan.
 //!
 //! Keyframes go to `OUT/<row>/<film>/keyframes`, resumable as `render` is; the table to
-//! `OUT/bench.md` and the numbers per film to `OUT/bench.json`.
+//! `OUT/bench.md`, identity consistency by distance between shots per row to
+//! `OUT/consistency.png`, and the numbers per film to `OUT/bench.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ use moviedreamer_models::planner::generate::FULL_HISTORY;
 use moviedreamer_models::renderer::Renderer;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
+use moviedreamer_nn::plot::{Chart, Line, write_chart};
 use moviedreamer_pipeline::{RenderSettings, Shard, render_keyframes, write_atomically};
 use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
@@ -223,13 +225,20 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let table_path = args.out.join("bench.md");
     write_atomically(&table_path, table.as_bytes())?;
+    let chart_path = args.out.join("consistency.png");
+    write_chart(&consistency_chart(&results), &chart_path)?;
     let json_path = args.out.join("bench.json");
     write_atomically(
         &json_path,
         serde_json::to_string_pretty(&results)?.as_bytes(),
     )?;
     print!("{table}");
-    println!("wrote {} and {}", table_path.display(), json_path.display());
+    println!(
+        "wrote {}, {} (identity consistency by distance between shots) and {}",
+        table_path.display(),
+        chart_path.display(),
+        json_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -393,20 +402,33 @@ fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
     // mean cosine of all pairs of its shots that far apart.
     table.push_str("\nIdentity consistency (cosine) by distance between the two shots:\n\n| row |");
     for &(from, to) in &DISTANCE_BUCKETS {
-        let range = match to {
-            usize::MAX => format!("{from}+"),
-            to if to == from => format!("{from}"),
-            to => format!("{from}–{to}"),
-        };
-        table.push_str(&format!(" {range} |"));
+        table.push_str(&format!(" {} |", bucket_name(from, to).replace('-', "–")));
     }
     table.push_str(&format!(
         "\n|---|{}\n",
         "---:|".repeat(DISTANCE_BUCKETS.len())
     ));
     for row in Row::ALL {
-        let mut cells = Vec::new();
-        for &(from, _) in &DISTANCE_BUCKETS {
+        let cells: Vec<String> = consistency_by_distance(results, row)
+            .into_iter()
+            .map(|bucket| {
+                bucket.map_or("–".to_owned(), |(cosine, pairs)| {
+                    format!("{cosine:.3} ({pairs})")
+                })
+            })
+            .collect();
+        table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));
+    }
+    table
+}
+
+/// Per distance bucket ([`DISTANCE_BUCKETS`]), the mean cosine of one character's two
+/// shots that far apart over every film of `row`, and the number of such pairs; `None`
+/// where there is no pair.
+fn consistency_by_distance(results: &[FilmResult], row: Row) -> Vec<Option<(f64, usize)>> {
+    DISTANCE_BUCKETS
+        .iter()
+        .map(|&(from, _)| {
             let (mut pairs, mut sum) = (0, 0.0);
             for bucket in results
                 .iter()
@@ -417,15 +439,55 @@ fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
                 pairs += bucket.pairs;
                 sum += bucket.cosine * bucket.pairs as f64;
             }
-            cells.push(if pairs == 0 {
-                "–".to_owned()
-            } else {
-                format!("{:.3} ({pairs})", sum / pairs as f64)
-            });
-        }
-        table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));
+            (pairs > 0).then(|| (sum / pairs as f64, pairs))
+        })
+        .collect()
+}
+
+/// A distance bucket's name: `1`, `2-4`, …, `257+` (ASCII, for the chart's font).
+fn bucket_name(from: usize, to: usize) -> String {
+    match to {
+        usize::MAX => format!("{from}+"),
+        to if to == from => format!("{from}"),
+        to => format!("{from}-{to}"),
     }
-    table
+}
+
+/// Each row's identity consistency against the distance between shots, as a chart.
+fn consistency_chart(results: &[FilmResult]) -> Chart {
+    const COLOURS: [[u8; 3]; 6] = [
+        [0, 0, 0],
+        [20, 70, 160],
+        [230, 120, 0],
+        [150, 60, 170],
+        [200, 30, 30],
+        [40, 150, 60],
+    ];
+    let lines = Row::ALL
+        .iter()
+        .zip(COLOURS)
+        .map(|(&row, colour)| Line {
+            points: consistency_by_distance(results, row)
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, bucket)| bucket.map(|(cosine, _)| (i as f64, cosine)))
+                .collect(),
+            colour,
+            width: 2,
+            label: Some(row.name().to_owned()),
+        })
+        .collect();
+    Chart {
+        lines,
+        y_range: None,
+        x_ticks: Some(
+            DISTANCE_BUCKETS
+                .iter()
+                .enumerate()
+                .map(|(i, &(from, to))| (i as f64, bucket_name(from, to)))
+                .collect(),
+        ),
+    }
 }
 
 /// The mean of the values present, `None` when none is.

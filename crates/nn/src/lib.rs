@@ -15,4 +15,5 @@ pub mod layers;
 pub mod ops;
 pub mod optim;
 pub mod parallel;
+pub mod plot;
 pub mod train;

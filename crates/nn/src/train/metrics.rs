@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::TrainError;
-use super::plot::plot_loss;
 use crate::checkpoint::write_atomically;
+use crate::plot::{loss_chart, write_chart};
 
 /// Appends one JSON object per line to a file (`metrics.jsonl`), each line written whole and
 /// at once so that the file can be followed (`tail -f`) and read while training runs.
@@ -125,7 +125,14 @@ impl MetricsLog {
     /// Draws the loss curve (training loss raw and smoothed, validation loss if logged as
     /// `val_loss`) with a frame, a grid and numbered axes, and writes it to `png` atomically.
     pub fn plot_loss(&self, png: &Path) -> Result<(), TrainError> {
-        plot_loss(&self.curves.train, &self.curves.validation, png)
+        write_chart(
+            &loss_chart(&self.curves.train, &self.curves.validation),
+            png,
+        )
+        .map_err(|err| TrainError::Plot {
+            path: png.to_path_buf(),
+            message: err.to_string(),
+        })
     }
 }
 

@@ -70,7 +70,6 @@
 
 mod interrupt;
 mod metrics;
-mod plot;
 mod progress;
 mod run_dir;
 
