@@ -65,9 +65,10 @@ pub struct BenchArgs {
     /// MODELS/tokenizer/model].
     #[arg(long)]
     tokenizer: Option<PathBuf>,
-    /// Test films to make, the first ones in name order.
-    #[arg(long, default_value_t = 4)]
-    films: usize,
+    /// Test films to make, the first ones in name order [default: 4, or all the test
+    /// films when there are fewer].
+    #[arg(long)]
+    films: Option<usize>,
     /// Sampling steps per keyframe.
     #[arg(long, default_value_t = 20)]
     render_steps: usize,
@@ -149,7 +150,7 @@ struct Stages {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    ensure!(args.films > 0, "--films must be at least 1");
+    ensure!(args.films != Some(0), "--films must be at least 1");
     ensure!(args.batch > 0, "--batch must be at least 1");
     ensure!(
         (1..=1000).contains(&args.render_steps),
@@ -220,7 +221,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     bar.finish_and_clear();
 
-    let table = markdown_table(&results, &args);
+    let table = markdown_table(&results, films.len(), &args);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let table_path = args.out.join("bench.md");
@@ -242,8 +243,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The first `count` films of the dataset's test split, in name order.
-fn test_films(data: &Path, count: usize) -> anyhow::Result<Vec<PathBuf>> {
+/// Films benchmarked when `--films` is not given (or all, when the test split has fewer).
+const DEFAULT_FILMS: usize = 4;
+
+/// The first `count` films of the dataset's test split, in name order (`None`: up to
+/// [`DEFAULT_FILMS`]).
+fn test_films(data: &Path, count: Option<usize>) -> anyhow::Result<Vec<PathBuf>> {
     let split = data.join("test");
     let entries = std::fs::read_dir(&split).with_context(|| {
         format!(
@@ -261,13 +266,15 @@ fn test_films(data: &Path, count: usize) -> anyhow::Result<Vec<PathBuf>> {
         "{} holds no film with a script.yaml",
         split.display()
     );
-    ensure!(
-        films.len() >= count,
-        "{} holds {} test films but --films asks for {count}",
-        split.display(),
-        films.len()
-    );
-    films.truncate(count);
+    if let Some(count) = count {
+        ensure!(
+            films.len() >= count,
+            "{} holds {} test films but --films asks for {count}",
+            split.display(),
+            films.len()
+        );
+    }
+    films.truncate(count.unwrap_or(DEFAULT_FILMS));
     Ok(films)
 }
 
@@ -357,11 +364,10 @@ fn true_tokens(tokenizer: &KeyframeTokenizer, film: &Path, shots: usize) -> anyh
 }
 
 /// Per row, the metrics averaged over its films: the table `bench.md` holds.
-fn markdown_table(results: &[FilmResult], args: &BenchArgs) -> String {
+fn markdown_table(results: &[FilmResult], films: usize, args: &BenchArgs) -> String {
     let mut table = format!(
-        "Test films of {} ({} films, {} render steps, seed {}), scored by the evaluator in {}.\n\n",
+        "Test films of {} ({films} films, {} render steps, seed {}), scored by the evaluator in {}.\n\n",
         args.data.display(),
-        args.films,
         args.render_steps,
         args.seed,
         args.evaluator

@@ -157,3 +157,40 @@ fn train_every_stage_then_generate_with_them() {
     assert!(again[1]["seconds_per_keyframe"].is_null());
     assert_eq!(again[1]["scores"], results[1]["scores"]);
 }
+
+#[test]
+fn bench_says_what_is_missing_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let failure = |args: &[&str]| {
+        let out = moviedreamer(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let bench = |extra: &[&str]| {
+        let mut args = vec!["bench", "--models", "no-models", "-o"];
+        let out = path("bench");
+        args.push(&out);
+        args.extend_from_slice(extra);
+        failure(&args)
+    };
+
+    let missing = path("missing");
+    let error = bench(&["--data", &missing]);
+    assert!(error.contains("missing/test"), "{error}");
+    assert!(error.contains("world generate"), "{error}");
+
+    small_world(&dir.path().join("data"), 4, 32);
+    let data = path("data");
+    let error = bench(&["--data", &data, "--films", "99"]);
+    assert!(
+        error.contains("holds 1 test films but --films asks for 99"),
+        "{error}"
+    );
+    let error = bench(&["--data", &data, "--films", "0"]);
+    assert!(error.contains("--films must be at least 1"), "{error}");
+    let error = bench(&["--data", &data]);
+    assert!(error.contains("cannot load the planner"), "{error}");
+    assert!(error.contains("moviedreamer train planner"), "{error}");
+    assert!(!dir.path().join("bench").exists());
+}
