@@ -29,6 +29,7 @@ use candle_core::{Device, Tensor};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_eval::film::{DISTANCE_BUCKETS, FilmScores, SCENE_ATTRIBUTES, score_film};
+use moviedreamer_eval::frechet::frechet_distance;
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
@@ -194,10 +195,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     );
 
     let mut results = Vec::new();
+    // Per row, the evaluator's features of every keyframe of every film.
+    let mut features: Vec<Vec<Vec<f32>>> = vec![Vec::new(); Row::ALL.len()];
     for (film, expected) in films.iter().zip(&expected) {
         let name = film_name(film);
         bar.set_prefix(name.clone());
-        for row in Row::ALL {
+        for (r, row) in Row::ALL.into_iter().enumerate() {
             let started = Instant::now();
             let (keyframes, made_now) = match row {
                 Row::GroundTruth => (film.join("keyframes"), false),
@@ -209,8 +212,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             };
             let seconds = started.elapsed().as_secs_f64();
             let read = read_keyframes(&stages.evaluator, &keyframes, expected.len())?;
-            let scores = score_film(expected, &read)
+            let scores = score_film(expected, &read.shots)
                 .with_context(|| format!("scoring {} of {}", row.name(), film.display()))?;
+            features[r].extend(read.features);
             results.push(FilmResult {
                 row: row.name(),
                 film: name.clone(),
@@ -220,8 +224,17 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
     }
     bar.finish_and_clear();
+    // How far each row's keyframes are, as a whole, from the ground truth's.
+    let frechet: Vec<Option<f64>> = features
+        .iter()
+        .zip(Row::ALL)
+        .map(|(set, row)| match row {
+            Row::GroundTruth => Ok(None),
+            _ => frechet_distance(set, &features[0]).map(Some),
+        })
+        .collect::<Result<_, _>>()?;
 
-    let table = markdown_table(&results, films.len(), &args);
+    let table = markdown_table(&results, &frechet, films.len(), &args);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let table_path = args.out.join("bench.md");
@@ -231,7 +244,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let json_path = args.out.join("bench.json");
     write_atomically(
         &json_path,
-        serde_json::to_string_pretty(&results)?.as_bytes(),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "films": results,
+            "frechet_distance": Row::ALL
+                .iter()
+                .zip(&frechet)
+                .map(|(row, distance)| (row.name(), distance))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        }))?
+        .as_bytes(),
     )?;
     print!("{table}");
     println!(
@@ -364,9 +385,14 @@ fn true_tokens(tokenizer: &KeyframeTokenizer, film: &Path, shots: usize) -> anyh
 }
 
 /// Per row, the metrics averaged over its films: the table `bench.md` holds.
-fn markdown_table(results: &[FilmResult], films: usize, args: &BenchArgs) -> String {
+fn markdown_table(
+    results: &[FilmResult],
+    frechet: &[Option<f64>],
+    films: usize,
+    args: &BenchArgs,
+) -> String {
     let mut table = format!(
-        "Test films of {} ({films} films, {} render steps, seed {}), scored by the evaluator in {}.\n\n",
+        "Test films of {} ({films} films, {} render steps, seed {}), scored by the evaluator in {}. The Fréchet distance is between the evaluator's features (every head's class probabilities) of a row's keyframes and of the ground truth's.\n\n",
         args.data.display(),
         args.render_steps,
         args.seed,
@@ -380,16 +406,16 @@ fn markdown_table(results: &[FilmResult], films: usize, args: &BenchArgs) -> Str
         .map(|a| a.replace('_', " "))
         .collect();
     table.push_str(&format!(
-        "| row | {} | presence F1 | identity accuracy | costume accuracy | identity consistency | s / keyframe |\n",
+        "| row | {} | presence F1 | identity accuracy | costume accuracy | identity consistency | Fréchet distance | s / keyframe |\n",
         adherence.join(" | ")
     ));
     table.push_str(&format!(
         "|---|{}\n",
-        "---:|".repeat(SCENE_ATTRIBUTES.len() + 5)
+        "---:|".repeat(SCENE_ATTRIBUTES.len() + 6)
     ));
     let costume = costume_traits();
     let percent = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{:.1} %", 100.0 * v));
-    for row in Row::ALL {
+    for (row, frechet) in Row::ALL.into_iter().zip(frechet) {
         let films: Vec<&FilmResult> = results.iter().filter(|r| r.row == row.name()).collect();
         let mean =
             |value: &dyn Fn(&FilmResult) -> Option<f64>| mean(films.iter().map(|r| value(r)));
@@ -400,6 +426,7 @@ fn markdown_table(results: &[FilmResult], films: usize, args: &BenchArgs) -> Str
         cells.push(percent(mean(&|r| r.scores.identity_accuracy)));
         cells.push(percent(mean(&|r| r.scores.accuracy_of(&costume))));
         cells.push(mean(&|r| r.scores.consistency).map_or("–".to_owned(), |c| format!("{c:.3}")));
+        cells.push(frechet.map_or("–".to_owned(), |d| format!("{d:.3}")));
         cells.push(mean(&|r| r.seconds_per_keyframe).map_or("–".to_owned(), |s| format!("{s:.3}")));
         table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));
     }

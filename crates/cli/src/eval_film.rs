@@ -63,7 +63,7 @@ pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| args.film.join("keyframes"));
     let read = read_keyframes(&model, &keyframes, expected.len())?;
-    let scores = score_film(&expected, &read)?;
+    let scores = score_film(&expected, &read.shots)?;
     let report = json!({
         "film": args.film,
         "keyframes": keyframes,
@@ -129,23 +129,31 @@ fn expected_shot(labels: &KeyframeLabels, size: u32) -> ExpectedShot {
     }
 }
 
+/// What the evaluator reads in a film's keyframes.
+pub(crate) struct FilmReading {
+    /// Per shot, its classes and identity embeddings.
+    pub shots: Vec<ReadShot>,
+    /// Per shot, its feature vector ([`Reading::features`]).
+    pub features: Vec<Vec<f32>>,
+}
+
 /// The evaluator's readings of `keyframes/000000.png` … for `shots` shots.
 pub(crate) fn read_keyframes(
     model: &Evaluator,
     keyframes: &Path,
     shots: usize,
-) -> anyhow::Result<Vec<ReadShot>> {
+) -> anyhow::Result<FilmReading> {
     let size = model.config().image_size as u32;
-    let mut read = Vec::with_capacity(shots);
+    let mut read = FilmReading {
+        shots: Vec::with_capacity(shots),
+        features: Vec::with_capacity(shots),
+    };
     for start in (0..shots).step_by(BATCH) {
-        let pictures = load_keyframes(
-            keyframes,
-            start..(start + BATCH).min(shots),
-            size,
-            "evaluator",
-        )?;
+        let range = start..(start + BATCH).min(shots);
+        let pictures = load_keyframes(keyframes, range, size, "evaluator")?;
         let reading = model.forward(&to_tensor(&pictures, &candle_core::Device::Cpu)?, false)?;
-        read.extend(readings(&reading)?);
+        read.shots.extend(readings(&reading)?);
+        read.features.extend(reading.features()?.to_vec2::<f32>()?);
     }
     Ok(read)
 }

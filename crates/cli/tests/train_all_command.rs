@@ -112,11 +112,17 @@ fn train_every_stage_then_generate_with_them() {
         2,
         "{table}"
     );
-    let results: serde_json::Value = serde_json::from_str(
+    let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("bench/bench.json")).unwrap(),
     )
     .unwrap();
+    let results = &report["films"];
     assert_eq!(results.as_array().unwrap().len(), rows.len());
+    // The Fréchet distance of each generated row to the ground truth.
+    let frechet = &report["frechet_distance"];
+    assert!(frechet["ground truth"].is_null());
+    assert!(frechet["full MovieDreamer"].as_f64().unwrap() >= 0.0);
+    assert!(table.contains("| Fréchet distance |"), "{table}");
     assert!(results[1]["seconds_per_keyframe"].as_f64().unwrap() > 0.0);
     for row in [
         "full",
@@ -154,8 +160,8 @@ fn train_every_stage_then_generate_with_them() {
         &std::fs::read_to_string(dir.path().join("bench/bench.json")).unwrap(),
     )
     .unwrap();
-    assert!(again[1]["seconds_per_keyframe"].is_null());
-    assert_eq!(again[1]["scores"], results[1]["scores"]);
+    assert!(again["films"][1]["seconds_per_keyframe"].is_null());
+    assert_eq!(again["films"][1]["scores"], results[1]["scores"]);
 }
 
 #[test]

@@ -2,5 +2,6 @@
 //! script ([`film`]) from what the evaluator network reads in them.
 
 pub mod film;
+pub mod frechet;
 pub mod image_metrics;
 pub mod reconstruction;

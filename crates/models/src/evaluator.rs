@@ -159,6 +159,25 @@ impl Reading {
             .collect::<Result<Vec<_>>>()?;
         unit_vectors(&Tensor::cat(&probabilities, D::Minus1)?)
     }
+
+    /// One feature vector per keyframe (batch, features): the class probabilities of every
+    /// head (scene attributes, then per slot presence, pose and traits), concatenated. The
+    /// benchmark's Fréchet distance compares these between generated and true keyframes.
+    pub fn features(&self) -> Result<Tensor> {
+        let per_slot = std::iter::once(&self.presence)
+            .chain(std::iter::once(&self.pose))
+            .chain(&self.traits);
+        let probabilities = self
+            .scene
+            .iter()
+            .chain(per_slot)
+            .map(|logits| {
+                let p = moviedreamer_nn::ops::softmax_last_dim(logits, false)?;
+                p.flatten_from(1)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&probabilities, 1)
+    }
 }
 
 /// The scene reader: a ViT with one read token appended to its patches, pictures → (batch,
