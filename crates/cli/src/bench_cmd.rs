@@ -27,8 +27,11 @@ use std::time::Instant;
 use anyhow::{Context, ensure};
 use candle_core::{Device, Tensor};
 use clap::Args;
+use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
-use moviedreamer_eval::film::{DISTANCE_BUCKETS, FilmScores, SCENE_ATTRIBUTES, score_film};
+use moviedreamer_eval::film::{
+    DISTANCE_BUCKETS, FilmScores, SCENE_ATTRIBUTES, distance_bucket_name, score_film,
+};
 use moviedreamer_eval::frechet::frechet_distance;
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
@@ -39,6 +42,7 @@ use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::plot::{Chart, Line, write_chart};
 use moviedreamer_pipeline::{RenderSettings, Shard, render_keyframes, write_atomically};
+use moviedreamer_script::Script;
 use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
 use serde::Serialize;
@@ -113,6 +117,15 @@ impl Row {
             Row::NoFaces => "no face embeddings in the script",
             Row::NoIdentityRendering => "no identity-preserving rendering",
             Row::Oracle => "oracle (true tokens rendered)",
+        }
+    }
+
+    /// The row whose plan this one renders: the no-identity-rendering row renders the full
+    /// row's plan differently.
+    fn plan(self) -> Row {
+        match self {
+            Row::NoIdentityRendering => Row::Full,
+            row => row,
         }
     }
 
@@ -200,17 +213,35 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for (film, expected) in films.iter().zip(&expected) {
         let name = film_name(film);
         bar.set_prefix(name.clone());
+        let inputs = FilmInputs::load(film, &stages.identity)?;
+        // Plans already made for this film, with the seconds they took: the full row's is
+        // rendered again without identity guidance.
+        let mut plans: Vec<(Row, Tensor, f64)> = Vec::new();
         for (r, row) in Row::ALL.into_iter().enumerate() {
-            let started = Instant::now();
-            let (keyframes, made_now) = match row {
-                Row::GroundTruth => (film.join("keyframes"), false),
+            let (keyframes, seconds) = match row {
+                Row::GroundTruth => (film.join("keyframes"), None),
                 _ => {
+                    let (tokens, planning) = match plans.iter().find(|p| p.0 == row.plan()) {
+                        Some((_, tokens, seconds)) => (tokens.clone(), *seconds),
+                        None => {
+                            let started = Instant::now();
+                            let tokens = plan_tokens(&stages, film, &inputs, row, &args)?;
+                            let seconds = started.elapsed().as_secs_f64();
+                            plans.push((row, tokens.clone(), seconds));
+                            (tokens, seconds)
+                        }
+                    };
                     let dir = args.out.join(row.folder()).join(&name);
-                    let made = make_keyframes(&stages, film, row, &args, &dir, || bar.inc(1))?;
-                    (dir.join("keyframes"), made == expected.len())
+                    let started = Instant::now();
+                    let made =
+                        render_row(&stages, &inputs, &tokens, row, &args, &dir, || bar.inc(1))?;
+                    let seconds = planning + started.elapsed().as_secs_f64();
+                    (
+                        dir.join("keyframes"),
+                        (made == expected.len()).then_some(seconds),
+                    )
                 }
             };
-            let seconds = started.elapsed().as_secs_f64();
             let read = read_keyframes(&stages.evaluator, &keyframes, expected.len())?;
             let scores = score_film(expected, &read.shots)
                 .with_context(|| format!("scoring {} of {}", row.name(), film.display()))?;
@@ -219,7 +250,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 row: row.name(),
                 film: name.clone(),
                 scores,
-                seconds_per_keyframe: made_now.then(|| seconds / expected.len() as f64),
+                seconds_per_keyframe: seconds.map(|s| s / expected.len() as f64),
             });
         }
     }
@@ -306,44 +337,88 @@ fn film_name(film: &Path) -> String {
     )
 }
 
-/// Plans and renders `film`'s keyframes the way `row` says into `dir`; returns how many it
-/// rendered now (fewer when a previous run had made some).
-fn make_keyframes(
+/// What every row reads of a film's script, loaded once per film.
+struct FilmInputs {
+    script_path: PathBuf,
+    script: Script,
+    /// The cast's identity embeddings, from their portraits.
+    faces: Vec<Vec<f32>>,
+    /// The cast's full-body references, where the script gives them.
+    costumes: Vec<Option<RgbImage>>,
+}
+
+impl FilmInputs {
+    fn load(film: &Path, identity: &IdentityEncoder) -> anyhow::Result<Self> {
+        let script_path = film.join("script.yaml");
+        let script = moviedreamer_script::load(&script_path)?.script;
+        let faces = cast_identities(&script_path, &script, identity)?;
+        let costumes = cast_costumes(&script_path, &script)?;
+        Ok(FilmInputs {
+            script_path,
+            script,
+            faces,
+            costumes,
+        })
+    }
+}
+
+/// The keyframe tokens `row` renders: planned from the script the row's way, or the
+/// tokenizer's tokens of the film's own keyframes for the oracle.
+fn plan_tokens(
     stages: &Stages,
     film: &Path,
+    inputs: &FilmInputs,
+    row: Row,
+    args: &BenchArgs,
+) -> anyhow::Result<Tensor> {
+    if row == Row::Oracle {
+        return true_tokens(&stages.tokenizer, film, inputs.script.summary().shots);
+    }
+    let zeroed: Vec<Vec<f32>>;
+    let faces = match row {
+        Row::NoFaces => {
+            zeroed = inputs.faces.iter().map(|f| vec![0.0; f.len()]).collect();
+            &zeroed
+        }
+        _ => &inputs.faces,
+    };
+    let history = if row == Row::NoHistory {
+        0
+    } else {
+        FULL_HISTORY
+    };
+    Ok(plan_film(
+        &stages.planner,
+        &stages.vocabulary,
+        &FilmToPlan {
+            script_path: &inputs.script_path,
+            script: &inputs.script,
+            faces,
+        },
+        history,
+        args.seed,
+        || {},
+    )?)
+}
+
+/// Renders `tokens` into `dir` the way `row` says; returns how many keyframes it rendered
+/// now (fewer when a previous run had made some).
+fn render_row(
+    stages: &Stages,
+    inputs: &FilmInputs,
+    tokens: &Tensor,
     row: Row,
     args: &BenchArgs,
     dir: &Path,
     on_keyframe: impl FnMut(),
 ) -> anyhow::Result<usize> {
-    let script_path = film.join("script.yaml");
-    let script = moviedreamer_script::load(&script_path)?.script;
-    let faces = cast_identities(&script_path, &script, &stages.identity)?;
-    let planned_faces = match row {
-        Row::NoFaces => faces.iter().map(|f| vec![0.0; f.len()]).collect(),
-        _ => faces.clone(),
-    };
-    let tokens = match row {
-        Row::Oracle => true_tokens(&stages.tokenizer, film, script.summary().shots)?,
-        _ => plan_film(
-            &stages.planner,
-            &stages.vocabulary,
-            &FilmToPlan {
-                script_path: &script_path,
-                script: &script,
-                faces: &planned_faces,
-            },
-            if row == Row::NoHistory {
-                0
-            } else {
-                FULL_HISTORY
-            },
-            args.seed,
-            || {},
-        )?,
-    };
-    let costumes = cast_costumes(&script_path, &script)?;
-    let shots = shots_to_render(&stages.renderer, &script, &tokens, &faces, &costumes)?;
+    let shots = shots_to_render(
+        &stages.renderer,
+        &inputs.script,
+        tokens,
+        &inputs.faces,
+        &inputs.costumes,
+    )?;
     let settings = RenderSettings {
         steps: args.render_steps,
         token_guidance: 1.0,
@@ -359,7 +434,7 @@ fn make_keyframes(
     let config = serde_json::json!({ "bench_row": row.folder(), "models": args.models });
     Ok(render_keyframes(
         &stages.renderer,
-        &script_path,
+        &inputs.script_path,
         config,
         &shots,
         dir,
@@ -435,7 +510,10 @@ fn markdown_table(
     // mean cosine of all pairs of its shots that far apart.
     table.push_str("\nIdentity consistency (cosine) by distance between the two shots:\n\n| row |");
     for &(from, to) in &DISTANCE_BUCKETS {
-        table.push_str(&format!(" {} |", bucket_name(from, to).replace('-', "–")));
+        table.push_str(&format!(
+            " {} |",
+            distance_bucket_name(from, to).replace('-', "–")
+        ));
     }
     table.push_str(&format!(
         "\n|---|{}\n",
@@ -477,15 +555,6 @@ fn consistency_by_distance(results: &[FilmResult], row: Row) -> Vec<Option<(f64,
         .collect()
 }
 
-/// A distance bucket's name: `1`, `2-4`, …, `257+` (ASCII, for the chart's font).
-fn bucket_name(from: usize, to: usize) -> String {
-    match to {
-        usize::MAX => format!("{from}+"),
-        to if to == from => format!("{from}"),
-        to => format!("{from}-{to}"),
-    }
-}
-
 /// Each row's identity consistency against the distance between shots, as a chart.
 fn consistency_chart(results: &[FilmResult]) -> Chart {
     const COLOURS: [[u8; 3]; 6] = [
@@ -517,7 +586,7 @@ fn consistency_chart(results: &[FilmResult]) -> Chart {
             DISTANCE_BUCKETS
                 .iter()
                 .enumerate()
-                .map(|(i, &(from, to))| (i as f64, bucket_name(from, to)))
+                .map(|(i, &(from, to))| (i as f64, distance_bucket_name(from, to)))
                 .collect(),
         ),
     }

@@ -9,7 +9,7 @@ use candle_core::{D, Tensor};
 use clap::Args;
 use moviedreamer_eval::film::{
     ExpectedCharacter, ExpectedShot, FilmScores, ReadShot, ReadSlot, SCENE_ATTRIBUTES, SLOTS,
-    score_film,
+    distance_bucket_name, score_film,
 };
 use moviedreamer_models::evaluator::{Evaluator, Reading};
 use moviedreamer_storyworld::identity::TRAIT_NAMES;
@@ -247,11 +247,8 @@ fn print_table(scores: &FilmScores) {
         optional(scores.consistency, &|c| format!("{c:.3}"))
     );
     for bucket in &scores.consistency_by_distance {
-        let range = match bucket.to {
-            Some(to) if to == bucket.from => format!("{to}"),
-            Some(to) => format!("{}–{to}", bucket.from),
-            None => format!("{}+", bucket.from),
-        };
+        let range =
+            distance_bucket_name(bucket.from, bucket.to.unwrap_or(usize::MAX)).replace('-', "–");
         println!(
             "| consistency, shots {range} apart ({} pairs) | {:.3} |",
             bucket.pairs, bucket.cosine

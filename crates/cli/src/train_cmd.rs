@@ -359,6 +359,25 @@ fn train_all(args: &TrainAllArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn report(summary: &TrainingSummary, total_steps: u64, options: &RunOptions) {
+    let model = summary.model_dir.display();
+    let Some(loss) = summary.recent_loss else {
+        if summary.interrupted {
+            println!(
+                "stopped before the first step; nothing to save. Run the same command again{}.",
+                if summary.steps > 0 {
+                    " with --resume"
+                } else {
+                    ""
+                }
+            );
+        } else {
+            println!(
+                "already trained ({} steps); model in {model}",
+                summary.steps
+            );
+        }
+        return;
+    };
     if summary.interrupted {
         println!(
             "stopped at step {} of {total_steps}; checkpoint saved. Continue with the same command and --resume.",
@@ -366,11 +385,9 @@ fn report(summary: &TrainingSummary, total_steps: u64, options: &RunOptions) {
         );
     }
     println!(
-        "step {}: loss {:.4} (mean of the last 50 steps), {:.0} s; model in {}; curve in {}",
+        "step {}: loss {loss:.4} (mean of the last 50 steps), {:.0} s; model in {model}; curve in {}",
         summary.steps,
-        summary.recent_loss,
         summary.seconds,
-        summary.model_dir.display(),
         options.out.join("loss.png").display()
     );
 }

@@ -48,11 +48,18 @@ fn train_every_stage_then_generate_with_them() {
     let again = moviedreamer(&train);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
-    // With --resume nothing is trained again: each stage is already at its last step.
+    // With --resume nothing is trained again: each stage is already at its last step, and
+    // says so rather than reporting a loss it did not measure.
     let weights = std::fs::read(dir.path().join("runs/planner/model/model.safetensors")).unwrap();
     let mut resume = train.to_vec();
     resume.push("--resume");
-    assert!(ok(moviedreamer(&resume)).contains("every stage trained"));
+    let resumed = ok(moviedreamer(&resume));
+    assert!(resumed.contains("every stage trained"), "{resumed}");
+    assert!(
+        resumed.contains("planner:\nalready trained (10 steps)"),
+        "{resumed}"
+    );
+    assert!(!resumed.contains("loss"), "{resumed}");
     assert_eq!(
         std::fs::read(dir.path().join("runs/planner/model/model.safetensors")).unwrap(),
         weights

@@ -36,6 +36,16 @@ pub const DISTANCE_BUCKETS: [(usize, usize); 6] = [
     (257, usize::MAX),
 ];
 
+/// A distance bucket's name: `1`, `2-4`, …, `257+` (`to` is `usize::MAX` for the open last
+/// one). ASCII, so chart fonts draw it too.
+pub fn distance_bucket_name(from: usize, to: usize) -> String {
+    match to {
+        usize::MAX => format!("{from}+"),
+        to if to == from => format!("{from}"),
+        to => format!("{from}-{to}"),
+    }
+}
+
 /// A character a shot asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpectedCharacter {

@@ -26,8 +26,9 @@ pub const MODEL_DIR: &str = "model";
 pub struct TrainingSummary {
     /// Steps done in all, earlier runs included.
     pub steps: u64,
-    /// Mean loss of the last 50 steps of this run.
-    pub recent_loss: f64,
+    /// Mean loss of the last 50 steps of this run; `None` when this run took no step (the
+    /// stage was already trained, or Ctrl-C came before its first step).
+    pub recent_loss: Option<f64>,
     /// Seconds this run took.
     pub seconds: f64,
     /// Whether Ctrl-C stopped it early (a checkpoint was saved).
@@ -166,6 +167,8 @@ impl Session {
     }
 
     /// Ends the run: writes `model/` (the EMA weights, in f16) with `config`, and sums up.
+    /// A run that never took a step writes no model: untrained weights under that name
+    /// would pass for a trained stage.
     pub fn finish(
         self,
         config: &impl Serialize,
@@ -173,13 +176,15 @@ impl Session {
     ) -> Result<TrainingSummary, TrainError> {
         self.progress.finish();
         let model_dir = self.run.path().join(MODEL_DIR);
-        optimisation
-            .ema
-            .save_model(&model_dir, config, DType::F16)?;
+        if self.step > 0 {
+            optimisation
+                .ema
+                .save_model(&model_dir, config, DType::F16)?;
+        }
         let tail = &self.recent[self.recent.len().saturating_sub(50)..];
         Ok(TrainingSummary {
             steps: self.step,
-            recent_loss: tail.iter().sum::<f64>() / tail.len().max(1) as f64,
+            recent_loss: (!tail.is_empty()).then(|| tail.iter().sum::<f64>() / tail.len() as f64),
             seconds: self.started.elapsed().as_secs_f64(),
             interrupted: self.interrupt.requested(),
             model_dir,
