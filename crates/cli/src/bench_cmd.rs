@@ -387,7 +387,7 @@ fn plan_tokens(
     } else {
         FULL_HISTORY
     };
-    Ok(plan_film(
+    plan_film(
         &stages.planner,
         &stages.vocabulary,
         &FilmToPlan {
@@ -398,7 +398,7 @@ fn plan_tokens(
         history,
         args.seed,
         || {},
-    )?)
+    )
 }
 
 /// Renders `tokens` into `dir` the way `row` says; returns how many keyframes it rendered
