@@ -152,15 +152,19 @@ pub fn run(args: AnimateArgs) -> anyhow::Result<ExitCode> {
         sampling.start_noise,
         sampling.seed
     );
+    let report = Report {
+        title: loaded.script.title.clone(),
+        summary,
+        script: std::fs::read_to_string(&args.script).ok(),
+        ..Report::default()
+    };
     let assembly = assemble_clips(
-        &args.script,
-        &loaded.script.title,
+        report,
         shots,
         keyframe_path,
         &args.out,
         &args.out,
         &movie_settings,
-        summary,
     )?;
     print_outputs(&args.out, &assembly);
     Ok(ExitCode::SUCCESS)
@@ -184,17 +188,14 @@ pub fn shots_to_animate(
 }
 
 /// The film's keyframes and their clips (animated into `clips_run`) assembled into `out`:
-/// the movie, storyboard and an index.html that shows the script and `summary`.
-#[allow(clippy::too_many_arguments)]
+/// the movie, storyboard and an index.html showing them with what `report` holds.
 pub fn assemble_clips(
-    script_path: &Path,
-    title: &str,
+    report: Report,
     shots: Vec<FilmShot>,
     keyframe_path: impl Fn(usize) -> PathBuf,
     clips_run: &Path,
     out: &Path,
     settings: &AssemblySettings,
-    summary: String,
 ) -> anyhow::Result<Assembly> {
     let total = shots.len();
     let media = shots.into_iter().enumerate().map(|(index, shot)| {
@@ -202,11 +203,5 @@ pub fn assemble_clips(
         let strip = read_png(&clip_path(clips_run, index))?;
         Ok(shot.media(keyframe, &strip))
     });
-    let report = Report {
-        title: title.to_owned(),
-        summary,
-        script: std::fs::read_to_string(script_path).ok(),
-        ..Report::default()
-    };
     assemble_with_progress(out, total, media, settings, report)
 }

@@ -63,7 +63,8 @@ pub struct BenchArgs {
     /// The trained stages, as `generate --models` takes them.
     #[arg(long, default_value = "runs")]
     models: PathBuf,
-    /// The evaluator's model directory [default: MODELS/evaluator/model].
+    /// The evaluator's model directory [default: the one MODELS/moviedreamer.json names, or
+    /// MODELS/evaluator/model].
     #[arg(long)]
     evaluator: Option<PathBuf>,
     /// The tokenizer's model directory, for the oracle row [default:
@@ -176,7 +177,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let evaluator_dir = args
         .evaluator
         .clone()
-        .unwrap_or_else(|| args.models.join("evaluator/model"));
+        .unwrap_or_else(|| models.evaluator.clone());
     let tokenizer_dir = args
         .tokenizer
         .clone()
@@ -265,7 +266,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<Result<_, _>>()?;
 
-    let table = markdown_table(&results, &frechet, films.len(), &args);
+    let table = markdown_table(&results, &frechet, films.len(), &evaluator_dir, &args);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let table_path = args.out.join("bench.md");
@@ -464,6 +465,7 @@ fn markdown_table(
     results: &[FilmResult],
     frechet: &[Option<f64>],
     films: usize,
+    evaluator: &Path,
     args: &BenchArgs,
 ) -> String {
     let mut table = format!(
@@ -471,10 +473,7 @@ fn markdown_table(
         args.data.display(),
         args.render_steps,
         args.seed,
-        args.evaluator
-            .clone()
-            .unwrap_or_else(|| args.models.join("evaluator/model"))
-            .display()
+        evaluator.display()
     );
     let adherence: Vec<String> = SCENE_ATTRIBUTES
         .iter()

@@ -56,14 +56,11 @@ pub(crate) fn costume_traits() -> Vec<usize> {
 
 pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
     let model = load_trained(&args.model, "evaluator", Evaluator::load)?;
-    // Traits are asked for where a keyframe at the evaluator's size shows them.
-    let expected = expected_shots(&args.film, model.config().image_size as u32)?;
     let keyframes = args
         .keyframes
         .clone()
         .unwrap_or_else(|| args.film.join("keyframes"));
-    let read = read_keyframes(&model, &keyframes, expected.len())?;
-    let scores = score_film(&expected, &read.shots)?;
+    let scores = score_keyframes(&model, &args.film, &keyframes)?;
     let report = json!({
         "film": args.film,
         "keyframes": keyframes,
@@ -71,9 +68,22 @@ pub fn run(args: EvalFilmArgs) -> anyhow::Result<ExitCode> {
         "scores": scores,
     });
     let path = write_report(&args.out, &report)?;
-    print_table(&scores);
+    print_table(&metric_rows(&scores));
     println!("wrote {}", path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keyframes in `keyframes` (`000000.png` for the first shot) scored against what the
+/// StoryWorld film folder `film`'s labels say each shot shows.
+pub(crate) fn score_keyframes(
+    model: &Evaluator,
+    film: &Path,
+    keyframes: &Path,
+) -> anyhow::Result<FilmScores> {
+    // Traits are asked for where a keyframe at the evaluator's size shows them.
+    let expected = expected_shots(film, model.config().image_size as u32)?;
+    let read = read_keyframes(model, keyframes, expected.len())?;
+    Ok(score_film(&expected, &read.shots)?)
 }
 
 /// What every shot of the film asks for, from its `labels.jsonl`, in shot order, as
@@ -217,41 +227,53 @@ fn readings(reading: &Reading) -> candle_core::Result<Vec<ReadShot>> {
         .collect())
 }
 
-fn print_table(scores: &FilmScores) {
+/// The film's scores as (metric, value) rows: the table `eval film`, `generate --labels`
+/// and the run's index.html show.
+pub(crate) fn metric_rows(scores: &FilmScores) -> Vec<(String, String)> {
     let percent = |share: f64| format!("{:.1} %", 100.0 * share);
     let optional =
         |share: Option<f64>, format: &dyn Fn(f64) -> String| share.map_or("–".to_owned(), format);
-    println!("| metric | value |\n| --- | ---: |");
-    println!("| shots | {} |", scores.shots);
+    let mut rows = vec![("shots".to_owned(), scores.shots.to_string())];
     for (name, share) in SCENE_ATTRIBUTES.iter().zip(scores.adherence) {
-        println!("| adherence: {name} | {} |", percent(share));
+        rows.push((format!("adherence: {name}"), percent(share)));
     }
     let presence = &scores.presence;
-    println!(
-        "| presence F1 (precision, recall) | {} ({}, {}) |",
-        percent(presence.f1),
-        percent(presence.precision),
-        percent(presence.recall)
-    );
-    println!(
-        "| identity accuracy (traits) | {} |",
-        optional(scores.identity_accuracy, &percent)
-    );
-    println!(
-        "| costume accuracy ({}) | {} |",
-        COSTUME_TRAITS.join(", "),
-        optional(scores.accuracy_of(&costume_traits()), &percent)
-    );
-    println!(
-        "| identity consistency (cosine) | {} |",
-        optional(scores.consistency, &|c| format!("{c:.3}"))
-    );
+    rows.push((
+        "presence F1 (precision, recall)".to_owned(),
+        format!(
+            "{} ({}, {})",
+            percent(presence.f1),
+            percent(presence.precision),
+            percent(presence.recall)
+        ),
+    ));
+    rows.push((
+        "identity accuracy (traits)".to_owned(),
+        optional(scores.identity_accuracy, &percent),
+    ));
+    rows.push((
+        format!("costume accuracy ({})", COSTUME_TRAITS.join(", ")),
+        optional(scores.accuracy_of(&costume_traits()), &percent),
+    ));
+    rows.push((
+        "identity consistency (cosine)".to_owned(),
+        optional(scores.consistency, &|c| format!("{c:.3}")),
+    ));
     for bucket in &scores.consistency_by_distance {
         let range =
             distance_bucket_name(bucket.from, bucket.to.unwrap_or(usize::MAX)).replace('-', "–");
-        println!(
-            "| consistency, shots {range} apart ({} pairs) | {:.3} |",
-            bucket.pairs, bucket.cosine
-        );
+        rows.push((
+            format!("consistency, shots {range} apart ({} pairs)", bucket.pairs),
+            format!("{:.3}", bucket.cosine),
+        ));
+    }
+    rows
+}
+
+/// Prints (metric, value) rows as a markdown table.
+pub(crate) fn print_table(rows: &[(String, String)]) {
+    println!("| metric | value |\n| --- | ---: |");
+    for (name, value) in rows {
+        println!("| {name} | {value} |");
     }
 }

@@ -19,6 +19,7 @@ use candle_core::DType;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use moviedreamer_models::animator::{Animator, ClipSampling};
+use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
 use moviedreamer_models::planner::generate::FULL_HISTORY;
@@ -28,7 +29,8 @@ use moviedreamer_nn::checkpoint::{load_tensors, save_tensors};
 use moviedreamer_pipeline::manifest::sha256_file;
 use moviedreamer_pipeline::render::keyframe_path;
 use moviedreamer_pipeline::{
-    AnimateSettings, RenderSettings, Shard, animate_shots, render_keyframes, write_atomically,
+    AnimateSettings, RenderSettings, Report, Shard, animate_shots, render_keyframes,
+    write_atomically,
 };
 use moviedreamer_train::data::films::model_fingerprint;
 use moviedreamer_train::planner::VOCABULARY_FILE;
@@ -36,6 +38,7 @@ use serde::Deserialize;
 
 use crate::animate_cmd::{assemble_clips, shots_to_animate};
 use crate::cast::{cast_costumes, cast_identities};
+use crate::eval_film::{metric_rows, print_table, score_keyframes};
 use crate::load_trained;
 use crate::movie_cmd::{MovieOptions, film_shots, print_outputs};
 use crate::plan_cmd::{FilmToPlan, plan_film};
@@ -82,17 +85,33 @@ pub struct GenerateArgs {
     /// Keyframes or clips made together.
     #[arg(long, default_value_t = 8)]
     batch: usize,
+    /// A StoryWorld film folder whose labels.jsonl says what each shot shows (as the demo's
+    /// examples/demo): the keyframes are scored against it by the evaluator and the numbers
+    /// printed and put in index.html.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// The evaluator that scores against --labels [default: the models directory's
+    /// evaluator, MODELS/evaluator/model].
+    #[arg(long, requires = "labels")]
+    evaluator: Option<PathBuf>,
     #[command(flatten)]
     movie: MovieOptions,
 }
 
-/// The model directories of the four generating stages.
+/// The model directories of the four generating stages, and of the evaluator that scores
+/// their films.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Models {
     pub planner: PathBuf,
     pub identity: PathBuf,
     pub renderer: PathBuf,
     pub animator: PathBuf,
+    #[serde(default = "default_evaluator")]
+    pub evaluator: PathBuf,
+}
+
+fn default_evaluator() -> PathBuf {
+    Path::new("evaluator").join("model")
 }
 
 impl Models {
@@ -116,6 +135,7 @@ impl Models {
                 identity: stage("identity"),
                 renderer: stage("renderer"),
                 animator: stage("animator"),
+                evaluator: default_evaluator(),
             }
         };
         Ok(Models {
@@ -123,6 +143,7 @@ impl Models {
             identity: dir.join(models.identity),
             renderer: dir.join(models.renderer),
             animator: dir.join(models.animator),
+            evaluator: dir.join(models.evaluator),
         })
     }
 }
@@ -149,6 +170,14 @@ impl GenerateArgs {
             seed.to_string().into(),
         ];
         <GenerateLine as clap::Parser>::parse_from(line).args
+    }
+
+    /// The same, with the keyframes scored against the StoryWorld film folder `film`.
+    pub fn scored_against(self, film: &Path) -> Self {
+        GenerateArgs {
+            labels: Some(film.to_owned()),
+            ..self
+        }
     }
 }
 
@@ -296,7 +325,21 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     )?;
     bar.finish_and_clear();
 
-    // 4. Assemble the movie, storyboard and report.
+    // 4. Score the keyframes against the film's labels, when it has them.
+    let scores = match &args.labels {
+        Some(film) => {
+            let evaluator_dir = args
+                .evaluator
+                .clone()
+                .unwrap_or_else(|| models.evaluator.clone());
+            let evaluator = load_trained(&evaluator_dir, "evaluator", Evaluator::load)?;
+            let scores = score_keyframes(&evaluator, film, &render_dir.join("keyframes"))?;
+            Some((metric_rows(&scores), evaluator_dir))
+        }
+        None => None,
+    };
+
+    // 5. Assemble the movie, storyboard and report.
     let summary = format!(
         "{} shots planned, rendered ({} steps, token guidance {}, identity guidance {}) and animated ({} steps, start noise {}) from the models in {}, seed {}.",
         shots.len(),
@@ -308,17 +351,33 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         args.models.display(),
         args.seed
     );
+    let report = Report {
+        title: script.title.clone(),
+        summary,
+        script: std::fs::read_to_string(&args.script).ok(),
+        metrics: scores
+            .as_ref()
+            .map(|(rows, _)| rows.clone())
+            .unwrap_or_default(),
+        ..Report::default()
+    };
     let assembly = assemble_clips(
-        &args.script,
-        &script.title,
+        report,
         shots,
         keyframe,
         &animate_dir,
         &args.out,
         &movie_settings,
-        summary,
     )?;
     print_outputs(&args.out, &assembly);
+    if let (Some((rows, evaluator)), Some(film)) = (&scores, &args.labels) {
+        println!(
+            "\nThis film's keyframes against {} (scored by the evaluator in {}):\n",
+            film.join("labels.jsonl").display(),
+            evaluator.display()
+        );
+        print_table(rows);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
 //! `moviedreamer demo` as a new user runs it: without bundled models it says what to do;
-//! given models (here a micro set from `train all`), it makes the bundled script's film.
+//! given models (here a micro set from `train all`), it makes the bundled script's film of
+//! 120 shots and scores it against the film's labels.
 
 mod common;
 
@@ -15,7 +16,7 @@ fn without_models_the_demo_says_how_to_get_them() {
         "--models",
         &dir.path().join("none").display().to_string(),
     ]));
-    assert!(out.contains("16 shots"), "{out}");
+    assert!(out.contains("120 shots"), "{out}");
     assert!(out.contains("No trained models are bundled yet"), "{out}");
     assert!(out.contains("moviedreamer train all"), "{out}");
     assert!(
@@ -46,14 +47,18 @@ fn with_models_the_demo_makes_the_bundled_film() {
         "--models",
         &path("models"),
     ]));
-    assert!(out.contains("16 shots"), "{out}");
+    assert!(out.contains("120 shots"), "{out}");
     assert!(out.contains("movie.mp4"), "{out}");
     assert!(out.contains("index.html"), "{out}");
+    // Scored against the film's labels, in the terminal and in the report.
+    assert!(out.contains("| adherence: location |"), "{out}");
+    let report = std::fs::read_to_string(dir.path().join("run/index.html")).unwrap();
+    assert!(report.contains("presence F1"), "{report}");
     for file in [
         "movie.mp4",
         "index.html",
         "storyboard-001.png",
-        "render/keyframes/000015.png",
+        "render/keyframes/000119.png",
     ] {
         assert!(dir.path().join("run").join(file).is_file(), "{file}");
     }

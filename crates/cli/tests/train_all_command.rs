@@ -51,6 +51,15 @@ fn train_every_stage_then_generate_with_them() {
     // With --resume nothing is trained again: each stage is already at its last step, and
     // says so rather than reporting a loss it did not measure.
     let weights = std::fs::read(dir.path().join("runs/planner/model/model.safetensors")).unwrap();
+    // Finished stages' files are left untouched, so nothing keyed on them (the planner's
+    // tokenized films) is made again.
+    let modified = |file: &str| {
+        std::fs::metadata(dir.path().join(file))
+            .and_then(|m| m.modified())
+            .unwrap()
+    };
+    let tokenizer_written = modified("runs/tokenizer/model/model.safetensors");
+    let films_cached = modified("runs/planner/films-train.safetensors");
     let mut resume = train.to_vec();
     resume.push("--resume");
     let resumed = ok(moviedreamer(&resume));
@@ -60,6 +69,14 @@ fn train_every_stage_then_generate_with_them() {
         "{resumed}"
     );
     assert!(!resumed.contains("loss"), "{resumed}");
+    assert_eq!(
+        modified("runs/tokenizer/model/model.safetensors"),
+        tokenizer_written
+    );
+    assert_eq!(
+        modified("runs/planner/films-train.safetensors"),
+        films_cached
+    );
     assert_eq!(
         std::fs::read(dir.path().join("runs/planner/model/model.safetensors")).unwrap(),
         weights

@@ -167,8 +167,10 @@ impl Session {
     }
 
     /// Ends the run: writes `model/` (the EMA weights, in f16) with `config`, and sums up.
-    /// A run that never took a step writes no model: untrained weights under that name
-    /// would pass for a trained stage.
+    /// A run that took no step leaves `model/` as it is: rewriting the same weights would
+    /// make caches keyed on the model's files (the planner's tokenized films) stale, and a
+    /// run that never trained writes none, since untrained weights under that name would
+    /// pass for a trained stage.
     pub fn finish(
         self,
         config: &impl Serialize,
@@ -176,7 +178,13 @@ impl Session {
     ) -> Result<TrainingSummary, TrainError> {
         self.progress.finish();
         let model_dir = self.run.path().join(MODEL_DIR);
-        if self.step > 0 {
+        let trained_now = !self.recent.is_empty();
+        if trained_now
+            || (self.step > 0
+                && !model_dir
+                    .join(moviedreamer_nn::checkpoint::WEIGHTS_FILE)
+                    .is_file())
+        {
             optimisation
                 .ema
                 .save_model(&model_dir, config, DType::F16)?;

@@ -158,7 +158,7 @@ pub fn prepare_films(
 /// a different model).
 pub fn model_fingerprint(dir: &Path) -> serde_json::Value {
     let config = std::fs::read_to_string(dir.join("config.json")).unwrap_or_default();
-    let weights = std::fs::metadata(dir.join("model.safetensors")).ok();
+    let weights = std::fs::metadata(dir.join(moviedreamer_nn::checkpoint::WEIGHTS_FILE)).ok();
     let modified = weights
         .as_ref()
         .and_then(|m| m.modified().ok())
