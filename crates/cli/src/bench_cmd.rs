@@ -16,7 +16,10 @@
 //! - **oracle**: the tokenizer's tokens of the film's own keyframes, rendered as the full
 //!   row: what the renderer makes of a perfect plan.
 //!
-//! Keyframes go to `OUT/<row>/<film>/keyframes`, resumable as `render` is; the table to
+//! The full row's keyframes are also animated (`OUT/full/<film>/animate`) and their clips
+//! scored for motion, flicker and first-frame fidelity beside StoryWorld's own clips.
+//!
+//! Keyframes go to `OUT/<row>/<film>/keyframes`, resumable as `render` is; the tables to
 //! `OUT/bench.md`, identity consistency by distance between shots per row to
 //! `OUT/consistency.png`, and the numbers per film to `OUT/bench.json`.
 
@@ -29,10 +32,12 @@ use candle_core::{Device, Tensor};
 use clap::Args;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
+use moviedreamer_eval::clip::{ClipScores, mean_scores};
 use moviedreamer_eval::film::{
     DISTANCE_BUCKETS, FilmScores, SCENE_ATTRIBUTES, distance_bucket_name, score_film,
 };
 use moviedreamer_eval::frechet::frechet_distance;
+use moviedreamer_models::animator::{Animator, ClipSampling};
 use moviedreamer_models::evaluator::Evaluator;
 use moviedreamer_models::identity::IdentityEncoder;
 use moviedreamer_models::planner::Planner;
@@ -41,16 +46,23 @@ use moviedreamer_models::renderer::Renderer;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_models::tokenizer::KeyframeTokenizer;
 use moviedreamer_nn::plot::{Chart, Line, write_chart};
-use moviedreamer_pipeline::{RenderSettings, Shard, render_keyframes, write_atomically};
+use moviedreamer_pipeline::render::keyframe_path;
+use moviedreamer_pipeline::{
+    AnimateSettings, RenderSettings, Shard, animate_shots, render_keyframes, write_atomically,
+};
 use moviedreamer_script::Script;
 use moviedreamer_train::data::to_tensor;
 use moviedreamer_train::planner::VOCABULARY_FILE;
 use serde::Serialize;
 
+use crate::animate_cmd::shots_to_animate;
 use crate::cast::{cast_costumes, cast_identities};
-use crate::eval_film::{costume_traits, expected_shots, load_keyframes, read_keyframes};
+use crate::eval_film::{
+    costume_traits, expected_shots, load_keyframes, read_keyframes, score_clips,
+};
 use crate::generate_cmd::Models;
 use crate::load_trained;
+use crate::movie_cmd::film_shots;
 use crate::plan_cmd::{FilmToPlan, plan_film};
 use crate::render_cmd::shots_to_render;
 
@@ -78,7 +90,10 @@ pub struct BenchArgs {
     /// Sampling steps per keyframe.
     #[arg(long, default_value_t = 20)]
     render_steps: usize,
-    /// Keyframes rendered together.
+    /// Sampling steps per clip, for the clips table (the full row's keyframes animated).
+    #[arg(long, default_value_t = 10)]
+    animate_steps: usize,
+    /// Keyframes or clips made together.
     #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Seed of planning and rendering noise.
@@ -160,18 +175,34 @@ struct Stages {
     vocabulary: Vocabulary,
     identity: IdentityEncoder,
     renderer: Renderer,
+    animator: Animator,
     tokenizer: KeyframeTokenizer,
     evaluator: Evaluator,
+}
+
+/// One film's clips, scored: StoryWorld's own, or the full row's keyframes animated.
+#[derive(Debug, Serialize)]
+struct ClipResult {
+    row: &'static str,
+    film: String,
+    clips: Vec<ClipScores>,
+    /// Seconds spent animating per clip; `None` for the ground truth and where a resumed
+    /// run found the clips already made.
+    seconds_per_clip: Option<f64>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.films != Some(0), "--films must be at least 1");
     ensure!(args.batch > 0, "--batch must be at least 1");
-    ensure!(
-        (1..=1000).contains(&args.render_steps),
-        "--render-steps {} is outside 1 to 1,000",
-        args.render_steps
-    );
+    for (flag, steps) in [
+        ("--render-steps", args.render_steps),
+        ("--animate-steps", args.animate_steps),
+    ] {
+        ensure!(
+            (1..=1000).contains(&steps),
+            "{flag} {steps} is outside 1 to 1,000"
+        );
+    }
     let films = test_films(&args.data, args.films)?;
     let models = Models::find(&args.models)?;
     let evaluator_dir = args
@@ -187,6 +218,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         vocabulary: Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?,
         identity: load_trained(&models.identity, "identity encoder", IdentityEncoder::load)?,
         renderer: load_trained(&models.renderer, "renderer", Renderer::load)?,
+        animator: load_trained(&models.animator, "animator", Animator::load)?,
         tokenizer: load_trained(&tokenizer_dir, "tokenizer", KeyframeTokenizer::load)?,
         evaluator: load_trained(&evaluator_dir, "evaluator", Evaluator::load)?,
     };
@@ -201,14 +233,21 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     for film in &films {
         expected.push(expected_shots(film, evaluator_size)?);
     }
+    // Every generated row's keyframes, and the full row's clips.
     let generated_rows = Row::ALL.len() - 1;
-    let total: usize = expected.iter().map(|e| e.len() * generated_rows).sum();
+    let total: usize = expected
+        .iter()
+        .map(|e| e.len() * (generated_rows + 1))
+        .sum();
     let bar = ProgressBar::new(total as u64).with_style(
-        ProgressStyle::with_template("{prefix:>10} {bar:40} {pos}/{len} keyframes  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{prefix:>10} {bar:40} {pos}/{len} keyframes and clips  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
 
     let mut results = Vec::new();
+    let mut clip_results = Vec::new();
     // Per row, the evaluator's features of every keyframe of every film.
     let mut features: Vec<Vec<Vec<f32>>> = vec![Vec::new(); Row::ALL.len()];
     for (film, expected) in films.iter().zip(&expected) {
@@ -254,6 +293,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 seconds_per_keyframe: seconds.map(|s| s / expected.len() as f64),
             });
         }
+        clip_results.push(ClipResult {
+            row: Row::GroundTruth.name(),
+            film: name.clone(),
+            clips: score_clips(&film.join("keyframes"), film, expected.len())?,
+            seconds_per_clip: None,
+        });
+        clip_results.push(animate_full_row(&stages, &inputs, &name, &args, || {
+            bar.inc(1)
+        })?);
     }
     bar.finish_and_clear();
     // How far each row's keyframes are, as a whole, from the ground truth's.
@@ -266,7 +314,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<Result<_, _>>()?;
 
-    let table = markdown_table(&results, &frechet, films.len(), &evaluator_dir, &args);
+    let mut table = markdown_table(&results, &frechet, films.len(), &evaluator_dir, &args);
+    table.push_str(&clips_table(&clip_results, &args));
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let table_path = args.out.join("bench.md");
@@ -278,6 +327,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         &json_path,
         serde_json::to_string_pretty(&serde_json::json!({
             "films": results,
+            "clips": clip_results,
             "frechet_distance": Row::ALL
                 .iter()
                 .zip(&frechet)
@@ -442,6 +492,74 @@ fn render_row(
         &settings,
         on_keyframe,
     )?)
+}
+
+/// Animates the full row's keyframes of film `name` into `OUT/full/<name>/animate` (as
+/// `generate` does) and scores each clip against its keyframe.
+fn animate_full_row(
+    stages: &Stages,
+    inputs: &FilmInputs,
+    name: &str,
+    args: &BenchArgs,
+    on_clip: impl FnMut(),
+) -> anyhow::Result<ClipResult> {
+    let row_dir = args.out.join(Row::Full.folder()).join(name);
+    let keyframes = row_dir.join("keyframes");
+    let clips_run = row_dir.join("animate");
+    let shots = film_shots(&inputs.script);
+    let settings = AnimateSettings {
+        sampling: ClipSampling {
+            steps: args.animate_steps,
+            guidance: 1.0,
+            start_noise: 0.5,
+        },
+        seed: args.seed,
+        batch: args.batch,
+    };
+    let config = serde_json::json!({ "bench_row": Row::Full.folder(), "models": args.models });
+    let started = Instant::now();
+    let animated = animate_shots(
+        &stages.animator,
+        &inputs.script_path,
+        config,
+        &shots_to_animate(&shots, |index| keyframe_path(&row_dir, index)),
+        &clips_run,
+        &settings,
+        on_clip,
+    )?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ClipResult {
+        row: Row::Full.name(),
+        film: name.to_owned(),
+        clips: score_clips(&keyframes, &clips_run, shots.len())?,
+        seconds_per_clip: (animated == shots.len()).then(|| seconds / shots.len() as f64),
+    })
+}
+
+/// The clips table: per row, its clips' mean motion, flicker and first-frame fidelity.
+fn clips_table(results: &[ClipResult], args: &BenchArgs) -> String {
+    let mut table = format!(
+        "\nClips: StoryWorld's own, and the full row's keyframes animated ({} steps, start noise 0.5). Motion is the mean change of a pixel between frames and flicker that of a frame's mean colour (0–255); first frame is the PSNR of each clip's first frame against its keyframe.\n\n| row | clips | motion | flicker | first frame (PSNR) | s / clip |\n|---|---:|---:|---:|---:|---:|\n",
+        args.animate_steps
+    );
+    for row in [Row::GroundTruth, Row::Full] {
+        let films: Vec<&ClipResult> = results.iter().filter(|r| r.row == row.name()).collect();
+        let clips: Vec<ClipScores> = films.iter().flat_map(|r| r.clips.iter().copied()).collect();
+        let Some(means) = mean_scores(&clips) else {
+            continue;
+        };
+        let seconds = mean(films.iter().map(|r| r.seconds_per_clip))
+            .map_or("–".to_owned(), |s| format!("{s:.3}"));
+        table.push_str(&format!(
+            "| {} | {} | {:.2} | {:.3} | {:.1} dB | {seconds} |\n",
+            row.name(),
+            clips.len(),
+            means.motion,
+            means.flicker,
+            means.first_frame_psnr
+        ));
+    }
+    table
 }
 
 /// The tokenizer's tokens (shots, K, D) of the film's own keyframes.

@@ -7,11 +7,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use candle_core::{D, Tensor};
 use clap::Args;
+use moviedreamer_eval::clip::{ClipScores, mean_scores, score_clip};
 use moviedreamer_eval::film::{
     ExpectedCharacter, ExpectedShot, FilmScores, ReadShot, ReadSlot, SCENE_ATTRIBUTES, SLOTS,
     distance_bucket_name, score_film,
 };
+use moviedreamer_media::strip::split_frames;
 use moviedreamer_models::evaluator::{Evaluator, Reading};
+use moviedreamer_pipeline::animate::clip_path;
 use moviedreamer_storyworld::identity::TRAIT_NAMES;
 use moviedreamer_train::data::labels::parse_label_line;
 use moviedreamer_train::data::{KeyframeLabels, to_tensor};
@@ -198,6 +201,49 @@ pub(crate) fn load_keyframes(
         pictures.push(picture);
     }
     Ok(pictures)
+}
+
+/// Each shot's clip (`clip_path(clips_run, shot)`, frames side by side) scored against its
+/// keyframe (`keyframes/<shot:06>.png`), for shots `0..shots`.
+pub(crate) fn score_clips(
+    keyframes: &Path,
+    clips_run: &Path,
+    shots: usize,
+) -> anyhow::Result<Vec<ClipScores>> {
+    let open = |path: &Path, what: &str| -> anyhow::Result<image::RgbImage> {
+        Ok(image::open(path)
+            .with_context(|| format!("cannot read the {what} {}", path.display()))?
+            .to_rgb8())
+    };
+    (0..shots)
+        .map(|shot| {
+            let keyframe = open(&keyframes.join(format!("{shot:06}.png")), "keyframe")?;
+            let clip = clip_path(clips_run, shot);
+            let frames = split_frames(&open(&clip, "clip")?, keyframe.width());
+            score_clip(&frames, &keyframe).with_context(|| format!("scoring {}", clip.display()))
+        })
+        .collect()
+}
+
+/// The mean clip scores as (metric, value) rows.
+pub(crate) fn clip_rows(clips: &[ClipScores]) -> Vec<(String, String)> {
+    let Some(mean) = mean_scores(clips) else {
+        return Vec::new();
+    };
+    vec![
+        (
+            "clips: motion (mean pixel change a frame, 0–255)".to_owned(),
+            format!("{:.2}", mean.motion),
+        ),
+        (
+            "clips: flicker (mean colour change a frame, 0–255)".to_owned(),
+            format!("{:.3}", mean.flicker),
+        ),
+        (
+            "clips: first frame against the keyframe (PSNR)".to_owned(),
+            format!("{:.1} dB", mean.first_frame_psnr),
+        ),
+    ]
 }
 
 /// A batch's logits as class readings and identity embeddings, keyframe by keyframe.

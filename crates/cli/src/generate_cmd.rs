@@ -38,7 +38,7 @@ use serde::Deserialize;
 
 use crate::animate_cmd::{assemble_clips, shots_to_animate};
 use crate::cast::{cast_costumes, cast_identities};
-use crate::eval_film::{metric_rows, print_table, score_keyframes};
+use crate::eval_film::{clip_rows, metric_rows, print_table, score_clips, score_keyframes};
 use crate::load_trained;
 use crate::movie_cmd::{MovieOptions, film_shots, print_outputs};
 use crate::plan_cmd::{FilmToPlan, plan_film};
@@ -325,8 +325,13 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     )?;
     bar.finish_and_clear();
 
-    // 4. Score the keyframes against the film's labels, when it has them.
-    let scores = match &args.labels {
+    // 4. Score the clips, and the keyframes against the film's labels when it has them.
+    let clip_scores = clip_rows(&score_clips(
+        &render_dir.join("keyframes"),
+        &animate_dir,
+        shots.len(),
+    )?);
+    let film_scores = match &args.labels {
         Some(film) => {
             let evaluator_dir = args
                 .evaluator
@@ -334,7 +339,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| models.evaluator.clone());
             let evaluator = load_trained(&evaluator_dir, "evaluator", Evaluator::load)?;
             let scores = score_keyframes(&evaluator, film, &render_dir.join("keyframes"))?;
-            Some((metric_rows(&scores), evaluator_dir))
+            Some((metric_rows(&scores), film, evaluator_dir))
         }
         None => None,
     };
@@ -351,14 +356,16 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         args.models.display(),
         args.seed
     );
+    let metrics: Vec<(String, String)> = film_scores
+        .iter()
+        .flat_map(|(rows, _, _)| rows.iter().cloned())
+        .chain(clip_scores)
+        .collect();
     let report = Report {
         title: script.title.clone(),
         summary,
         script: std::fs::read_to_string(&args.script).ok(),
-        metrics: scores
-            .as_ref()
-            .map(|(rows, _)| rows.clone())
-            .unwrap_or_default(),
+        metrics: metrics.clone(),
         ..Report::default()
     };
     let assembly = assemble_clips(
@@ -370,14 +377,15 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         &movie_settings,
     )?;
     print_outputs(&args.out, &assembly);
-    if let (Some((rows, evaluator)), Some(film)) = (&scores, &args.labels) {
-        println!(
-            "\nThis film's keyframes against {} (scored by the evaluator in {}):\n",
+    match &film_scores {
+        Some((_, film, evaluator)) => println!(
+            "\nThis film against {} (keyframes scored by the evaluator in {}):\n",
             film.join("labels.jsonl").display(),
             evaluator.display()
-        );
-        print_table(rows);
+        ),
+        None => println!(),
     }
+    print_table(&metrics);
     Ok(ExitCode::SUCCESS)
 }
 

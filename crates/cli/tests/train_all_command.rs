@@ -109,6 +109,8 @@ fn train_every_stage_then_generate_with_them() {
         "1",
         "--render-steps",
         "1",
+        "--animate-steps",
+        "1",
         "-o",
         &path("bench"),
     ];
@@ -148,6 +150,28 @@ fn train_every_stage_then_generate_with_them() {
     assert!(frechet["full MovieDreamer"].as_f64().unwrap() >= 0.0);
     assert!(table.contains("| Fréchet distance |"), "{table}");
     assert!(results[1]["seconds_per_keyframe"].as_f64().unwrap() > 0.0);
+    // Clips: StoryWorld's own (which start at their keyframe) and the full row's keyframes
+    // animated, one clip a shot.
+    assert!(
+        table.contains("| row | clips | motion | flicker | first frame (PSNR) | s / clip |"),
+        "{table}"
+    );
+    let clips = report["clips"].as_array().unwrap();
+    assert_eq!(clips.len(), 2);
+    assert_eq!(clips[0]["row"], "ground truth");
+    let first_frame = |clip: &serde_json::Value| clip["first_frame_psnr"].as_f64().unwrap();
+    assert!(
+        clips[0]["clips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| first_frame(c) >= 40.0),
+        "{table}"
+    );
+    assert_eq!(clips[1]["clips"].as_array().unwrap().len(), 6);
+    assert!(clips[1]["seconds_per_clip"].as_f64().unwrap() > 0.0);
+    let full_clips = dir.path().join("bench/full/film-00009/animate/clips");
+    assert_eq!(std::fs::read_dir(&full_clips).unwrap().count(), 6);
     for row in [
         "full",
         "no-history",
