@@ -168,7 +168,7 @@ mod tests {
     fn unscorable_clips_are_refused() {
         let keyframe = square_at(4);
         assert_eq!(
-            score_clip(&[keyframe.clone()], &keyframe),
+            score_clip(std::slice::from_ref(&keyframe), &keyframe),
             Err(ClipError::TooFewFrames(1))
         );
         let small = RgbImage::new(16, 16);
