@@ -79,8 +79,8 @@ pub struct BenchArgs {
     /// MODELS/evaluator/model].
     #[arg(long)]
     evaluator: Option<PathBuf>,
-    /// The tokenizer's model directory, for the oracle row [default:
-    /// MODELS/tokenizer/model].
+    /// The tokenizer's model directory, for the oracle row [default: the one
+    /// MODELS/moviedreamer.json names, or MODELS/tokenizer/model].
     #[arg(long)]
     tokenizer: Option<PathBuf>,
     /// Test films to make, the first ones in name order [default: 4, or all the test
@@ -212,7 +212,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let tokenizer_dir = args
         .tokenizer
         .clone()
-        .unwrap_or_else(|| args.models.join("tokenizer/model"));
+        .unwrap_or_else(|| models.tokenizer.clone());
     let stages = Stages {
         planner: load_trained(&models.planner, "planner", Planner::load)?,
         vocabulary: Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?,

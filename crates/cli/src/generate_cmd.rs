@@ -98,8 +98,8 @@ pub struct GenerateArgs {
     movie: MovieOptions,
 }
 
-/// The model directories of the four generating stages, and of the evaluator that scores
-/// their films.
+/// The model directories of the four generating stages, of the evaluator that scores their
+/// films, and of the tokenizer (the benchmark's oracle row).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Models {
     pub planner: PathBuf,
@@ -108,10 +108,16 @@ pub(crate) struct Models {
     pub animator: PathBuf,
     #[serde(default = "default_evaluator")]
     pub evaluator: PathBuf,
+    #[serde(default = "default_tokenizer")]
+    pub tokenizer: PathBuf,
 }
 
 fn default_evaluator() -> PathBuf {
     Path::new("evaluator").join("model")
+}
+
+fn default_tokenizer() -> PathBuf {
+    Path::new("tokenizer").join("model")
 }
 
 impl Models {
@@ -136,6 +142,7 @@ impl Models {
                 renderer: stage("renderer"),
                 animator: stage("animator"),
                 evaluator: default_evaluator(),
+                tokenizer: default_tokenizer(),
             }
         };
         Ok(Models {
@@ -144,6 +151,7 @@ impl Models {
             renderer: dir.join(models.renderer),
             animator: dir.join(models.animator),
             evaluator: dir.join(models.evaluator),
+            tokenizer: dir.join(models.tokenizer),
         })
     }
 }
