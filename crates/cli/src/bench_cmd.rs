@@ -13,6 +13,9 @@
 //!   as the full row;
 //! - **no identity-preserving rendering**: the full row's plan, rendered with identity
 //!   guidance 0 (the renderer ignores who stands where);
+//! - **no anti-overfitting**: planned as the full row by a second planner trained with the
+//!   anti-overfitting measures switched off (`--planner-without-measures`; the row is left
+//!   out without one), rendered as the full row;
 //! - **oracle**: the tokenizer's tokens of the film's own keyframes, rendered as the full
 //!   row: what the renderer makes of a perfect plan.
 //!
@@ -83,6 +86,11 @@ pub struct BenchArgs {
     /// MODELS/moviedreamer.json names, or MODELS/tokenizer/model].
     #[arg(long)]
     tokenizer: Option<PathBuf>,
+    /// A planner trained with the anti-overfitting measures off (`train planner --settings`
+    /// with them switched off), for the no-anti-overfitting row; without it that row is
+    /// left out.
+    #[arg(long)]
+    planner_without_measures: Option<PathBuf>,
     /// Test films to make, the first ones in name order [default: 4, or all the test
     /// films when there are fewer].
     #[arg(long)]
@@ -112,18 +120,29 @@ enum Row {
     NoHistory,
     NoFaces,
     NoIdentityRendering,
+    NoAntiOverfitting,
     Oracle,
 }
 
 impl Row {
-    const ALL: [Row; 6] = [
+    const ALL: [Row; 7] = [
         Row::GroundTruth,
         Row::Full,
         Row::NoHistory,
         Row::NoFaces,
         Row::NoIdentityRendering,
+        Row::NoAntiOverfitting,
         Row::Oracle,
     ];
+
+    /// The rows a bench with `args` makes: all, less the no-anti-overfitting row when no
+    /// planner trained without the measures is given.
+    fn of(args: &BenchArgs) -> Vec<Row> {
+        Row::ALL
+            .into_iter()
+            .filter(|&row| row != Row::NoAntiOverfitting || args.planner_without_measures.is_some())
+            .collect()
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -132,6 +151,7 @@ impl Row {
             Row::NoHistory => "no history",
             Row::NoFaces => "no face embeddings in the script",
             Row::NoIdentityRendering => "no identity-preserving rendering",
+            Row::NoAntiOverfitting => "no anti-overfitting",
             Row::Oracle => "oracle (true tokens rendered)",
         }
     }
@@ -153,6 +173,7 @@ impl Row {
             Row::NoHistory => "no-history",
             Row::NoFaces => "no-faces",
             Row::NoIdentityRendering => "no-identity-rendering",
+            Row::NoAntiOverfitting => "no-anti-overfitting",
             Row::Oracle => "oracle",
         }
     }
@@ -173,6 +194,8 @@ struct FilmResult {
 struct Stages {
     planner: Planner,
     vocabulary: Vocabulary,
+    /// The planner trained without the anti-overfitting measures, with its vocabulary.
+    planner_without_measures: Option<(Planner, Vocabulary)>,
     identity: IdentityEncoder,
     renderer: Renderer,
     animator: Animator,
@@ -216,6 +239,13 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let stages = Stages {
         planner: load_trained(&models.planner, "planner", Planner::load)?,
         vocabulary: Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?,
+        planner_without_measures: match &args.planner_without_measures {
+            Some(dir) => Some((
+                load_trained(dir, "planner without anti-overfitting", Planner::load)?,
+                Vocabulary::load(&dir.join(VOCABULARY_FILE))?,
+            )),
+            None => None,
+        },
         identity: load_trained(&models.identity, "identity encoder", IdentityEncoder::load)?,
         renderer: load_trained(&models.renderer, "renderer", Renderer::load)?,
         animator: load_trained(&models.animator, "animator", Animator::load)?,
@@ -234,7 +264,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         expected.push(expected_shots(film, evaluator_size)?);
     }
     // Every generated row's keyframes, and the full row's clips.
-    let generated_rows = Row::ALL.len() - 1;
+    let rows = Row::of(&args);
+    let generated_rows = rows.len() - 1;
     let total: usize = expected
         .iter()
         .map(|e| e.len() * (generated_rows + 1))
@@ -249,7 +280,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     let mut clip_results = Vec::new();
     // Per row, the evaluator's features of every keyframe of every film.
-    let mut features: Vec<Vec<Vec<f32>>> = vec![Vec::new(); Row::ALL.len()];
+    let mut features: Vec<Vec<Vec<f32>>> = vec![Vec::new(); rows.len()];
     for (film, expected) in films.iter().zip(&expected) {
         let name = film_name(film);
         bar.set_prefix(name.clone());
@@ -257,7 +288,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         // Plans already made for this film, with the seconds they took: the full row's is
         // rendered again without identity guidance.
         let mut plans: Vec<(Row, Tensor, f64)> = Vec::new();
-        for (r, row) in Row::ALL.into_iter().enumerate() {
+        for (r, &row) in rows.iter().enumerate() {
             let (keyframes, seconds) = match row {
                 Row::GroundTruth => (film.join("keyframes"), None),
                 _ => {
@@ -307,28 +338,35 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     // How far each row's keyframes are, as a whole, from the ground truth's.
     let frechet: Vec<Option<f64>> = features
         .iter()
-        .zip(Row::ALL)
+        .zip(&rows)
         .map(|(set, row)| match row {
             Row::GroundTruth => Ok(None),
             _ => frechet_distance(set, &features[0]).map(Some),
         })
         .collect::<Result<_, _>>()?;
 
-    let mut table = markdown_table(&results, &frechet, films.len(), &evaluator_dir, &args);
+    let mut table = markdown_table(
+        &rows,
+        &results,
+        &frechet,
+        films.len(),
+        &evaluator_dir,
+        &args,
+    );
     table.push_str(&clips_table(&clip_results, &args));
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let table_path = args.out.join("bench.md");
     write_atomically(&table_path, table.as_bytes())?;
     let chart_path = args.out.join("consistency.png");
-    write_chart(&consistency_chart(&results), &chart_path)?;
+    write_chart(&consistency_chart(&results, &rows), &chart_path)?;
     let json_path = args.out.join("bench.json");
     write_atomically(
         &json_path,
         serde_json::to_string_pretty(&serde_json::json!({
             "films": results,
             "clips": clip_results,
-            "frechet_distance": Row::ALL
+            "frechet_distance": rows
                 .iter()
                 .zip(&frechet)
                 .map(|(row, distance)| (row.name(), distance))
@@ -426,6 +464,10 @@ fn plan_tokens(
         return true_tokens(&stages.tokenizer, film, inputs.script.summary().shots);
     }
     let zeroed: Vec<Vec<f32>>;
+    let (planner, vocabulary) = match (row, &stages.planner_without_measures) {
+        (Row::NoAntiOverfitting, Some((planner, vocabulary))) => (planner, vocabulary),
+        _ => (&stages.planner, &stages.vocabulary),
+    };
     let faces = match row {
         Row::NoFaces => {
             zeroed = inputs.faces.iter().map(|f| vec![0.0; f.len()]).collect();
@@ -439,8 +481,8 @@ fn plan_tokens(
         FULL_HISTORY
     };
     plan_film(
-        &stages.planner,
-        &stages.vocabulary,
+        planner,
+        vocabulary,
         &FilmToPlan {
             script_path: &inputs.script_path,
             script: &inputs.script,
@@ -580,6 +622,7 @@ fn true_tokens(tokenizer: &KeyframeTokenizer, film: &Path, shots: usize) -> anyh
 
 /// Per row, the metrics averaged over its films: the table `bench.md` holds.
 fn markdown_table(
+    rows: &[Row],
     results: &[FilmResult],
     frechet: &[Option<f64>],
     films: usize,
@@ -607,7 +650,7 @@ fn markdown_table(
     ));
     let costume = costume_traits();
     let percent = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{:.1} %", 100.0 * v));
-    for (row, frechet) in Row::ALL.into_iter().zip(frechet) {
+    for (&row, frechet) in rows.iter().zip(frechet) {
         let films: Vec<&FilmResult> = results.iter().filter(|r| r.row == row.name()).collect();
         let mean =
             |value: &dyn Fn(&FilmResult) -> Option<f64>| mean(films.iter().map(|r| value(r)));
@@ -636,7 +679,7 @@ fn markdown_table(
         "\n|---|{}\n",
         "---:|".repeat(DISTANCE_BUCKETS.len())
     ));
-    for row in Row::ALL {
+    for &row in rows {
         let cells: Vec<String> = consistency_by_distance(results, row)
             .into_iter()
             .map(|bucket| {
@@ -673,25 +716,26 @@ fn consistency_by_distance(results: &[FilmResult], row: Row) -> Vec<Option<(f64,
 }
 
 /// Each row's identity consistency against the distance between shots, as a chart.
-fn consistency_chart(results: &[FilmResult]) -> Chart {
-    const COLOURS: [[u8; 3]; 6] = [
+fn consistency_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
+    const COLOURS: [[u8; 3]; Row::ALL.len()] = [
         [0, 0, 0],
         [20, 70, 160],
         [230, 120, 0],
         [150, 60, 170],
         [200, 30, 30],
+        [120, 120, 120],
         [40, 150, 60],
     ];
-    let lines = Row::ALL
+    // Each row keeps its colour whichever rows are drawn.
+    let lines = rows
         .iter()
-        .zip(COLOURS)
-        .map(|(&row, colour)| Line {
+        .map(|&row| Line {
             points: consistency_by_distance(results, row)
                 .into_iter()
                 .enumerate()
                 .filter_map(|(i, bucket)| bucket.map(|(cosine, _)| (i as f64, cosine)))
                 .collect(),
-            colour,
+            colour: COLOURS[row as usize],
             width: 2,
             label: Some(row.name().to_owned()),
         })

@@ -11,7 +11,7 @@ use moviedreamer_models::planner::diffusion_head::DiffusionHeadConfig;
 use moviedreamer_train::animator::{AnimatorTraining, train_animator};
 use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
-use moviedreamer_train::planner::{PlannerTraining, train_planner};
+use moviedreamer_train::planner::{AntiOverfitting, PlannerTraining, train_planner};
 use moviedreamer_train::renderer::{RendererTraining, train_renderer};
 use moviedreamer_train::session::{MODEL_DIR, RunOptions, TrainingSummary};
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
@@ -111,6 +111,11 @@ pub struct TrainPlannerArgs {
     /// denoiser as in MAR, which samples instead of averaging) [default: the preset's].
     #[arg(long, value_parser = ["regression", "diffusion"])]
     head: Option<String>,
+    /// Switch every anti-overfitting measure off (augmented token versions, face views and
+    /// noise, history masking, cast shuffling) and the model's dropout too: the planner of
+    /// the benchmark's no-anti-overfitting row (`bench --planner-without-measures`).
+    #[arg(long)]
+    without_measures: bool,
 }
 
 #[derive(Args)]
@@ -265,6 +270,10 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
                     settings.model.head = PlannerHead::Diffusion(DiffusionHeadConfig::storyworld())
                 }
                 None => {}
+            }
+            if args.without_measures {
+                settings.anti_overfitting = AntiOverfitting::none();
+                settings.model.dropout = 0.0;
             }
             let options = run.options("planner");
             let summary = train_planner(&settings, &run.data, &options)?;

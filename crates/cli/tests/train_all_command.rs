@@ -97,6 +97,29 @@ fn train_every_stage_then_generate_with_them() {
     assert!(out.contains("6 shots"), "{out}");
     assert!(dir.path().join("film/movie.mp4").is_file());
 
+    // A second planner with every anti-overfitting measure off, for the bench's row.
+    ok(moviedreamer(&[
+        "train",
+        "planner",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "--tokenizer",
+        &path("runs/tokenizer/model"),
+        "--identity",
+        &path("runs/identity/model"),
+        "--without-measures",
+        "-o",
+        &path("plain-planner"),
+    ]));
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plain-planner/checkpoint/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["anti_overfitting"]["history_mask"], 0.0);
+    assert_eq!(settings["model"]["dropout"], 0.0);
+
     // The benchmark on the test film: every row, each scored; the ground-truth row scores
     // the film's own keyframes exactly as `eval film` does.
     let bench = [
@@ -111,6 +134,8 @@ fn train_every_stage_then_generate_with_them() {
         "1",
         "--animate-steps",
         "1",
+        "--planner-without-measures",
+        &path("plain-planner/model"),
         "-o",
         &path("bench"),
     ];
@@ -121,6 +146,7 @@ fn train_every_stage_then_generate_with_them() {
         "| no history |",
         "| no face embeddings in the script |",
         "| no identity-preserving rendering |",
+        "| no anti-overfitting |",
         "| oracle (true tokens rendered) |",
     ];
     for row in rows {
@@ -177,6 +203,7 @@ fn train_every_stage_then_generate_with_them() {
         "no-history",
         "no-faces",
         "no-identity-rendering",
+        "no-anti-overfitting",
         "oracle",
     ] {
         let keyframes = dir
