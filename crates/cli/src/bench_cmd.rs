@@ -24,7 +24,8 @@
 //!
 //! Keyframes go to `OUT/<row>/<film>/keyframes`, resumable as `render` is; the tables to
 //! `OUT/bench.md`, identity consistency by distance between shots per row to
-//! `OUT/consistency.png`, and the numbers per film to `OUT/bench.json`.
+//! `OUT/consistency.png` and along the film (to a character's first shot, by shot index)
+//! to `OUT/consistency-by-shot.png`, and the numbers per film to `OUT/bench.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -360,6 +361,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     write_atomically(&table_path, table.as_bytes())?;
     let chart_path = args.out.join("consistency.png");
     write_chart(&consistency_chart(&results, &rows), &chart_path)?;
+    let by_shot_path = args.out.join("consistency-by-shot.png");
+    write_chart(&consistency_by_shot_chart(&results, &rows), &by_shot_path)?;
     let json_path = args.out.join("bench.json");
     write_atomically(
         &json_path,
@@ -376,9 +379,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     )?;
     print!("{table}");
     println!(
-        "wrote {}, {} (identity consistency by distance between shots) and {}",
+        "wrote {}, {} (identity consistency by distance between shots), {} (by shot index) and {}",
         table_path.display(),
         chart_path.display(),
+        by_shot_path.display(),
         json_path.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -715,17 +719,19 @@ fn consistency_by_distance(results: &[FilmResult], row: Row) -> Vec<Option<(f64,
         .collect()
 }
 
+/// Each row's line colour in the charts, in [`Row::ALL`]'s order.
+const ROW_COLOURS: [[u8; 3]; Row::ALL.len()] = [
+    [0, 0, 0],
+    [20, 70, 160],
+    [230, 120, 0],
+    [150, 60, 170],
+    [200, 30, 30],
+    [120, 120, 120],
+    [40, 150, 60],
+];
+
 /// Each row's identity consistency against the distance between shots, as a chart.
 fn consistency_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
-    const COLOURS: [[u8; 3]; Row::ALL.len()] = [
-        [0, 0, 0],
-        [20, 70, 160],
-        [230, 120, 0],
-        [150, 60, 170],
-        [200, 30, 30],
-        [120, 120, 120],
-        [40, 150, 60],
-    ];
     // Each row keeps its colour whichever rows are drawn.
     let lines = rows
         .iter()
@@ -735,7 +741,7 @@ fn consistency_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
                 .enumerate()
                 .filter_map(|(i, bucket)| bucket.map(|(cosine, _)| (i as f64, cosine)))
                 .collect(),
-            colour: COLOURS[row as usize],
+            colour: ROW_COLOURS[row as usize],
             width: 2,
             label: Some(row.name().to_owned()),
         })
@@ -750,6 +756,48 @@ fn consistency_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
                 .map(|(i, &(from, to))| (i as f64, distance_bucket_name(from, to)))
                 .collect(),
         ),
+    }
+}
+
+/// Bins of shot indices the consistency-by-shot chart averages over.
+const SHOT_BINS: usize = 20;
+
+/// Each row's identity consistency along the film: the mean cosine of a character's
+/// embedding to its first shot's, over every reappearance in every film, in
+/// [`SHOT_BINS`] equal bins of shot index.
+fn consistency_by_shot_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
+    let longest = results.iter().map(|r| r.scores.shots).max().unwrap_or(1);
+    let width = longest.div_ceil(SHOT_BINS).max(1);
+    let lines = rows
+        .iter()
+        .map(|&row| {
+            let mut bins = vec![(0usize, 0.0f64); longest.div_ceil(width)];
+            for again in results
+                .iter()
+                .filter(|r| r.row == row.name())
+                .flat_map(|r| &r.scores.reappearances)
+            {
+                let bin = &mut bins[again.shot / width];
+                bin.0 += 1;
+                bin.1 += again.cosine;
+            }
+            Line {
+                points: bins
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (n, _))| *n > 0)
+                    .map(|(i, (n, sum))| ((i * width) as f64 + width as f64 / 2.0, sum / *n as f64))
+                    .collect(),
+                colour: ROW_COLOURS[row as usize],
+                width: 2,
+                label: Some(row.name().to_owned()),
+            }
+        })
+        .collect();
+    Chart {
+        lines,
+        y_range: None,
+        x_ticks: None,
     }
 }
 

@@ -154,6 +154,10 @@ fn train_every_stage_then_generate_with_them() {
     }
     let table = std::fs::read_to_string(dir.path().join("bench/bench.md")).unwrap();
     assert!(out.contains(&table), "{out}");
+    for chart in ["consistency.png", "consistency-by-shot.png"] {
+        let picture = image::open(dir.path().join("bench").join(chart)).unwrap();
+        assert!(picture.width() > 100, "{chart}");
+    }
     // And consistency by distance between shots, for every row.
     assert!(
         table.contains("| row | 1 | 2–4 | 5–16 | 17–64 | 65–256 | 257+ |"),

@@ -109,6 +109,16 @@ pub struct ConsistencyAtDistance {
     pub cosine: f64,
 }
 
+/// One reappearance of a character: the shot, and the cosine of the character's embedding
+/// there to its embedding in its first shot.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Reappearance {
+    /// The shot of the reappearance.
+    pub shot: usize,
+    /// Cosine to the first appearance.
+    pub cosine: f64,
+}
+
 /// Every metric of one film.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FilmScores {
@@ -129,6 +139,10 @@ pub struct FilmScores {
     pub consistency: Option<f64>,
     /// The same by distance between the shots (ranges with no pair left out).
     pub consistency_by_distance: Vec<ConsistencyAtDistance>,
+    /// Every character's every shot after its first, with the cosine to that first one, in
+    /// shot order: how a likeness holds up along the film (the benchmark plots it against
+    /// the shot index).
+    pub reappearances: Vec<Reappearance>,
 }
 
 /// How often one trait was asked for, and read right.
@@ -245,6 +259,19 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
             }
         }
     }
+    let mut reappearances: Vec<Reappearance> = appearances
+        .iter()
+        .flat_map(|(_, seen)| {
+            let (_, first) = seen[0];
+            seen[1..]
+                .iter()
+                .map(move |&(shot, embedding)| Reappearance {
+                    shot,
+                    cosine: cosine(first, embedding),
+                })
+        })
+        .collect();
+    reappearances.sort_by_key(|r| r.shot);
     let pairs: usize = buckets.iter().map(|b| b.0).sum();
     let (traits_asked, traits_right) = trait_cases
         .iter()
@@ -273,6 +300,7 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
                 cosine: sum / pairs as f64,
             })
             .collect(),
+        reappearances,
     })
 }
 
@@ -386,6 +414,13 @@ mod tests {
             (2, Some(4), 1)
         );
         assert!((by_distance[1].cosine - 1.0).abs() < 1e-6);
+        // ana again in shot 1 (cos 0.6 to shot 0) and in shot 2 (the same as in shot 0).
+        let again: Vec<(usize, f64)> = scores
+            .reappearances
+            .iter()
+            .map(|r| (r.shot, (r.cosine * 1e6).round() / 1e6))
+            .collect();
+        assert_eq!(again, [(1, 0.6), (2, 1.0)]);
     }
 
     #[test]
@@ -402,6 +437,7 @@ mod tests {
         assert_eq!(scores.identity_accuracy, None);
         assert_eq!(scores.consistency, None);
         assert!(scores.consistency_by_distance.is_empty());
+        assert!(scores.reappearances.is_empty());
         // Nobody asked and nobody read: presence is perfect.
         assert_eq!(scores.presence.f1, 1.0);
 
