@@ -1,25 +1,26 @@
 #!/bin/sh
 # Copies the trained stages of a `moviedreamer train all` run into models/storyworld/, the
 # bundled models `moviedreamer demo` uses: each stage's model/ folder (config.json and f16
-# weights; the planner's word vocabulary too) and a moviedreamer.json naming them.
+# weights; the planner's word vocabulary too) and a moviedreamer.json naming them. The
+# tokenizer stays out: generating never uses it (the renderer holds its decoder), only the
+# benchmark's oracle row does, and the bundle must stay under 40 MB.
 #   scripts/bundle_models.sh RUN_DIR
 set -e
 RUN=${1:?usage: scripts/bundle_models.sh RUN_DIR (as written by moviedreamer train all)}
 OUT=models/storyworld
-for stage in tokenizer identity planner renderer animator evaluator; do
+for stage in identity planner renderer animator evaluator; do
   if [ ! -f "$RUN/$stage/model/model.safetensors" ]; then
     echo "$RUN/$stage/model/model.safetensors is missing: train that stage first" >&2
     exit 1
   fi
 done
 mkdir -p "$OUT"
-for stage in tokenizer identity planner renderer animator evaluator; do
+for stage in identity planner renderer animator evaluator; do
   rm -rf "${OUT:?}/$stage"
   cp -r "$RUN/$stage/model" "$OUT/$stage"
 done
 cat > "$OUT/moviedreamer.json" <<'JSON'
 {
-  "tokenizer": "tokenizer",
   "identity": "identity",
   "planner": "planner",
   "renderer": "renderer",
@@ -27,4 +28,4 @@ cat > "$OUT/moviedreamer.json" <<'JSON'
   "evaluator": "evaluator"
 }
 JSON
-du -ch "$OUT"/*/model.safetensors | tail -1
+du -cb "$OUT"/*/* | tail -1

@@ -16,7 +16,8 @@
 //! - **no anti-overfitting**: planned as the full row by a second planner trained with the
 //!   anti-overfitting measures switched off (`--planner-without-measures`; the row is left
 //!   out without one), rendered as the full row;
-//! - **oracle**: the tokenizer's tokens of the film's own keyframes, rendered as the full
+//! - **oracle** (left out when the models have no tokenizer, as the bundled ones): the
+//!   tokenizer's tokens of the film's own keyframes, rendered as the full
 //!   row: what the renderer makes of a perfect plan.
 //!
 //! The full row's keyframes are also animated (`OUT/full/<film>/animate`) and their clips
@@ -84,7 +85,8 @@ pub struct BenchArgs {
     #[arg(long)]
     evaluator: Option<PathBuf>,
     /// The tokenizer's model directory, for the oracle row [default: the one
-    /// MODELS/moviedreamer.json names, or MODELS/tokenizer/model].
+    /// MODELS/moviedreamer.json names, or MODELS/tokenizer/model; where that does not
+    /// exist the oracle row is left out].
     #[arg(long)]
     tokenizer: Option<PathBuf>,
     /// A planner trained with the anti-overfitting measures off (`train planner --settings`
@@ -136,12 +138,16 @@ impl Row {
         Row::Oracle,
     ];
 
-    /// The rows a bench with `args` makes: all, less the no-anti-overfitting row when no
-    /// planner trained without the measures is given.
-    fn of(args: &BenchArgs) -> Vec<Row> {
+    /// The rows a bench with `stages` makes: all, less the no-anti-overfitting row without
+    /// a planner trained without the measures and the oracle without a tokenizer.
+    fn of(stages: &Stages) -> Vec<Row> {
         Row::ALL
             .into_iter()
-            .filter(|&row| row != Row::NoAntiOverfitting || args.planner_without_measures.is_some())
+            .filter(|&row| match row {
+                Row::NoAntiOverfitting => stages.planner_without_measures.is_some(),
+                Row::Oracle => stages.tokenizer.is_some(),
+                _ => true,
+            })
             .collect()
     }
 
@@ -200,7 +206,8 @@ struct Stages {
     identity: IdentityEncoder,
     renderer: Renderer,
     animator: Animator,
-    tokenizer: KeyframeTokenizer,
+    /// For the oracle row, when there is a tokenizer.
+    tokenizer: Option<KeyframeTokenizer>,
     evaluator: Evaluator,
 }
 
@@ -233,10 +240,16 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         .evaluator
         .clone()
         .unwrap_or_else(|| models.evaluator.clone());
-    let tokenizer_dir = args
-        .tokenizer
-        .clone()
-        .unwrap_or_else(|| models.tokenizer.clone());
+    let tokenizer_dir = match &args.tokenizer {
+        Some(dir) => Some(dir.clone()),
+        None => Some(models.tokenizer.clone()).filter(|dir| dir.is_dir()),
+    };
+    if tokenizer_dir.is_none() {
+        println!(
+            "No tokenizer in {}: the oracle row is left out (give one with --tokenizer).",
+            models.tokenizer.display()
+        );
+    }
     let stages = Stages {
         planner: load_trained(&models.planner, "planner", Planner::load)?,
         vocabulary: Vocabulary::load(&models.planner.join(VOCABULARY_FILE))?,
@@ -250,7 +263,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         identity: load_trained(&models.identity, "identity encoder", IdentityEncoder::load)?,
         renderer: load_trained(&models.renderer, "renderer", Renderer::load)?,
         animator: load_trained(&models.animator, "animator", Animator::load)?,
-        tokenizer: load_trained(&tokenizer_dir, "tokenizer", KeyframeTokenizer::load)?,
+        tokenizer: match &tokenizer_dir {
+            Some(dir) => Some(load_trained(dir, "tokenizer", KeyframeTokenizer::load)?),
+            None => None,
+        },
         evaluator: load_trained(&evaluator_dir, "evaluator", Evaluator::load)?,
     };
     let evaluator_size = stages.evaluator.config().image_size as u32;
@@ -265,7 +281,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         expected.push(expected_shots(film, evaluator_size)?);
     }
     // Every generated row's keyframes, and the full row's clips.
-    let rows = Row::of(&args);
+    let rows = Row::of(&stages);
     let generated_rows = rows.len() - 1;
     let total: usize = expected
         .iter()
@@ -464,8 +480,8 @@ fn plan_tokens(
     row: Row,
     args: &BenchArgs,
 ) -> anyhow::Result<Tensor> {
-    if row == Row::Oracle {
-        return true_tokens(&stages.tokenizer, film, inputs.script.summary().shots);
+    if let (Row::Oracle, Some(tokenizer)) = (row, &stages.tokenizer) {
+        return true_tokens(tokenizer, film, inputs.script.summary().shots);
     }
     let zeroed: Vec<Vec<f32>>;
     let (planner, vocabulary) = match (row, &stages.planner_without_measures) {
