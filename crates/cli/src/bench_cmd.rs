@@ -65,7 +65,7 @@ use crate::cast::{cast_costumes, cast_identities};
 use crate::eval_film::{
     costume_traits, expected_shots, load_keyframes, read_keyframes, score_clips,
 };
-use crate::generate_cmd::Models;
+use crate::generate_cmd::{Models, check_sampling_steps};
 use crate::load_trained;
 use crate::movie_cmd::film_shots;
 use crate::plan_cmd::{FilmToPlan, plan_film};
@@ -225,15 +225,7 @@ struct ClipResult {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.films != Some(0), "--films must be at least 1");
     ensure!(args.batch > 0, "--batch must be at least 1");
-    for (flag, steps) in [
-        ("--render-steps", args.render_steps),
-        ("--animate-steps", args.animate_steps),
-    ] {
-        ensure!(
-            (1..=1000).contains(&steps),
-            "{flag} {steps} is outside 1 to 1,000"
-        );
-    }
+    check_sampling_steps(args.render_steps, args.animate_steps)?;
     let films = test_films(&args.data, args.films)?;
     let models = Models::find(&args.models)?;
     let evaluator_dir = args
@@ -746,20 +738,30 @@ const ROW_COLOURS: [[u8; 3]; Row::ALL.len()] = [
     [40, 150, 60],
 ];
 
+/// A row's line in a chart: its colour and name.
+fn row_line(row: Row, points: Vec<(f64, f64)>) -> Line {
+    Line {
+        points,
+        colour: ROW_COLOURS[row as usize],
+        width: 2,
+        label: Some(row.name().to_owned()),
+    }
+}
+
 /// Each row's identity consistency against the distance between shots, as a chart.
 fn consistency_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
     // Each row keeps its colour whichever rows are drawn.
     let lines = rows
         .iter()
-        .map(|&row| Line {
-            points: consistency_by_distance(results, row)
-                .into_iter()
-                .enumerate()
-                .filter_map(|(i, bucket)| bucket.map(|(cosine, _)| (i as f64, cosine)))
-                .collect(),
-            colour: ROW_COLOURS[row as usize],
-            width: 2,
-            label: Some(row.name().to_owned()),
+        .map(|&row| {
+            row_line(
+                row,
+                consistency_by_distance(results, row)
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, bucket)| bucket.map(|(cosine, _)| (i as f64, cosine)))
+                    .collect(),
+            )
         })
         .collect();
     Chart {
@@ -797,17 +799,15 @@ fn consistency_by_shot_chart(results: &[FilmResult], rows: &[Row]) -> Chart {
                 bin.0 += 1;
                 bin.1 += again.cosine;
             }
-            Line {
-                points: bins
-                    .iter()
+            let centre = |bin: usize| (bin * width) as f64 + width as f64 / 2.0;
+            row_line(
+                row,
+                bins.iter()
                     .enumerate()
                     .filter(|(_, (n, _))| *n > 0)
-                    .map(|(i, (n, sum))| ((i * width) as f64 + width as f64 / 2.0, sum / *n as f64))
+                    .map(|(i, (n, sum))| (centre(i), sum / *n as f64))
                     .collect(),
-                colour: ROW_COLOURS[row as usize],
-                width: 2,
-                label: Some(row.name().to_owned()),
-            }
+            )
         })
         .collect();
     Chart {

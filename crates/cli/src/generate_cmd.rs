@@ -192,15 +192,7 @@ impl GenerateArgs {
 pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let movie_settings = args.movie.settings()?;
     ensure!(args.batch > 0, "--batch must be at least 1");
-    for (flag, steps) in [
-        ("--render-steps", args.render_steps),
-        ("--animate-steps", args.animate_steps),
-    ] {
-        ensure!(
-            (1..=1000).contains(&steps),
-            "{flag} {steps} is outside 1 to 1,000"
-        );
-    }
+    check_sampling_steps(args.render_steps, args.animate_steps)?;
     ensure!(
         args.start_noise > 0.0 && args.start_noise <= 1.0,
         "--start-noise {} is outside (0, 1]",
@@ -395,6 +387,17 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     }
     print_table(&metrics);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses `--render-steps` or `--animate-steps` outside 1 to 1,000, naming the flag.
+pub(crate) fn check_sampling_steps(render: usize, animate: usize) -> anyhow::Result<()> {
+    for (flag, steps) in [("--render-steps", render), ("--animate-steps", animate)] {
+        ensure!(
+            (1..=1000).contains(&steps),
+            "{flag} {steps} is outside 1 to 1,000"
+        );
+    }
+    Ok(())
 }
 
 /// The plan already in the run directory, if it was made from what `key` describes.
