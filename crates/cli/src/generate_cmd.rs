@@ -112,12 +112,17 @@ pub(crate) struct Models {
     pub tokenizer: PathBuf,
 }
 
+/// Where `moviedreamer train` leaves a stage's model: `<stage>/model`.
+fn trained_stage(stage: &str) -> PathBuf {
+    Path::new(stage).join("model")
+}
+
 fn default_evaluator() -> PathBuf {
-    Path::new("evaluator").join("model")
+    trained_stage("evaluator")
 }
 
 fn default_tokenizer() -> PathBuf {
-    Path::new("tokenizer").join("model")
+    trained_stage("tokenizer")
 }
 
 impl Models {
@@ -135,12 +140,11 @@ impl Models {
             })?;
             named
         } else {
-            let stage = |name: &str| Path::new(name).join("model");
             Models {
-                planner: stage("planner"),
-                identity: stage("identity"),
-                renderer: stage("renderer"),
-                animator: stage("animator"),
+                planner: trained_stage("planner"),
+                identity: trained_stage("identity"),
+                renderer: trained_stage("renderer"),
+                animator: trained_stage("animator"),
                 evaluator: default_evaluator(),
                 tokenizer: default_tokenizer(),
             }
