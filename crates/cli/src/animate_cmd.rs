@@ -13,6 +13,7 @@ use moviedreamer_pipeline::{
     AnimateSettings, Assembly, AssemblySettings, Report, ShotToAnimate, animate_shots,
 };
 
+use crate::generate_cmd::check_guidance;
 use crate::load_trained;
 use crate::movie_cmd::{
     FilmShot, MovieOptions, assemble_with_progress, film_shots, print_outputs, read_png,
@@ -81,6 +82,7 @@ impl SamplingOptions {
             "--steps {} is outside 1 to 1,000",
             self.steps
         );
+        check_guidance("--guidance", self.guidance)?;
         ensure!(
             self.start_noise > 0.0 && self.start_noise <= 1.0,
             "--start-noise {} is outside (0, 1]",

@@ -65,7 +65,7 @@ use crate::cast::{cast_costumes, cast_identities};
 use crate::eval_film::{
     costume_traits, expected_shots, load_keyframes, read_keyframes, score_clips,
 };
-use crate::generate_cmd::{Models, check_sampling_steps};
+use crate::generate_cmd::{Models, check_guidance, check_sampling_steps};
 use crate::load_trained;
 use crate::movie_cmd::film_shots;
 use crate::plan_cmd::{FilmToPlan, plan_film};
@@ -101,6 +101,13 @@ pub struct BenchArgs {
     /// Sampling steps per keyframe.
     #[arg(long, default_value_t = 20)]
     render_steps: usize,
+    /// Guidance on the planned tokens when rendering (1 = none), every generated row.
+    #[arg(long, default_value_t = 1.0)]
+    token_guidance: f64,
+    /// Guidance on the characters' identities when rendering (1 = none); the
+    /// no-identity-preserving-rendering row always uses 0.
+    #[arg(long, default_value_t = 1.0)]
+    identity_guidance: f64,
     /// Sampling steps per clip, for the clips table (the full row's keyframes animated).
     #[arg(long, default_value_t = 10)]
     animate_steps: usize,
@@ -226,6 +233,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     ensure!(args.films != Some(0), "--films must be at least 1");
     ensure!(args.batch > 0, "--batch must be at least 1");
     check_sampling_steps(args.render_steps, args.animate_steps)?;
+    check_guidance("--token-guidance", args.token_guidance)?;
+    check_guidance("--identity-guidance", args.identity_guidance)?;
     let films = test_films(&args.data, args.films)?;
     let models = Models::find(&args.models)?;
     let evaluator_dir = args
@@ -526,11 +535,11 @@ fn render_row(
     )?;
     let settings = RenderSettings {
         steps: args.render_steps,
-        token_guidance: 1.0,
+        token_guidance: args.token_guidance,
         identity_guidance: if row == Row::NoIdentityRendering {
             0.0
         } else {
-            1.0
+            args.identity_guidance
         },
         seed: args.seed,
         batch: args.batch,
@@ -642,9 +651,11 @@ fn markdown_table(
     args: &BenchArgs,
 ) -> String {
     let mut table = format!(
-        "Test films of {} ({films} films, {} render steps, seed {}), scored by the evaluator in {}. The Fréchet distance is between the evaluator's features (every head's class probabilities) of a row's keyframes and of the ground truth's.\n\n",
+        "Test films of {} ({films} films, {} render steps, token guidance {}, identity guidance {}, seed {}), scored by the evaluator in {}. The Fréchet distance is between the evaluator's features (every head's class probabilities) of a row's keyframes and of the ground truth's.\n\n",
         args.data.display(),
         args.render_steps,
+        args.token_guidance,
+        args.identity_guidance,
         args.seed,
         evaluator.display()
     );

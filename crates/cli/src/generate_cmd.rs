@@ -197,6 +197,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
     let movie_settings = args.movie.settings()?;
     ensure!(args.batch > 0, "--batch must be at least 1");
     check_sampling_steps(args.render_steps, args.animate_steps)?;
+    check_guidance("--token-guidance", args.token_guidance)?;
+    check_guidance("--identity-guidance", args.identity_guidance)?;
+    check_guidance("--motion-guidance", args.motion_guidance)?;
     ensure!(
         args.start_noise > 0.0 && args.start_noise <= 1.0,
         "--start-noise {} is outside (0, 1]",
@@ -401,6 +404,16 @@ pub(crate) fn check_sampling_steps(render: usize, animate: usize) -> anyhow::Res
             "{flag} {steps} is outside 1 to 1,000"
         );
     }
+    Ok(())
+}
+
+/// Refuses a guidance scale the samplers cannot use: each must be a finite number, at
+/// least 0 (0 drops that condition, 1 uses it plainly, above 1 holds to it more strongly).
+pub(crate) fn check_guidance(flag: &str, scale: f64) -> anyhow::Result<()> {
+    ensure!(
+        scale.is_finite() && scale >= 0.0,
+        "{flag} {scale} is not a guidance scale: give a number of at least 0 (1 = no guidance, 0 = ignore that condition)"
+    );
     Ok(())
 }
 

@@ -21,6 +21,7 @@ use moviedreamer_pipeline::{
 use moviedreamer_script::Script;
 
 use crate::cast::{cast_costumes, cast_identities};
+use crate::generate_cmd::check_guidance;
 use crate::load_trained;
 
 #[derive(Args)]
@@ -73,6 +74,8 @@ pub fn render(args: RenderArgs) -> anyhow::Result<ExitCode> {
         args.steps
     );
     ensure!(args.batch > 0, "--batch must be at least 1");
+    check_guidance("--token-guidance", args.token_guidance)?;
+    check_guidance("--identity-guidance", args.identity_guidance)?;
     let loaded = moviedreamer_script::load(&args.script)?;
     let script = loaded.script;
     let renderer = load_trained(&args.renderer, "renderer", Renderer::load)?;

@@ -274,6 +274,16 @@ fn bench_says_what_is_missing_before_it_starts() {
     );
     let error = bench(&["--data", &data, "--films", "0"]);
     assert!(error.contains("--films must be at least 1"), "{error}");
+    let error = bench(&["--data", &data, "--identity-guidance=-1"]);
+    assert!(
+        error.contains("--identity-guidance -1 is not a guidance scale"),
+        "{error}"
+    );
+    let error = bench(&["--data", &data, "--token-guidance", "NaN"]);
+    assert!(
+        error.contains("--token-guidance NaN is not a guidance scale"),
+        "{error}"
+    );
     let error = bench(&["--data", &data]);
     assert!(error.contains("cannot load the planner"), "{error}");
     assert!(error.contains("moviedreamer train planner"), "{error}");
