@@ -819,7 +819,7 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
     });
     let report_path = write_report(&args.out, &report)?;
     println!(
-        "{} keyframes of {} {} films (normalised MSE; 1 = always the mean token):\n  teacher-forced: MSE {:.3}, cosine {:.3}\n  planned:        MSE {:.3}, cosine {:.3}\n({:.0} s) wrote {} and {}",
+        "{} keyframes of {} {} films (normalised MSE; 1 = always the mean token):\n  teacher-forced: MSE {:.3}, cosine {:.3}\n  planned:        MSE {:.3}, cosine {:.3}\n  the keyframe before, repeated (no model): MSE {:.3}, cosine {:.3}\n({:.0} s) wrote {} and {}",
         scores.keyframes,
         scores.films,
         split.name(),
@@ -827,6 +827,8 @@ fn planner(args: EvalPlannerArgs) -> anyhow::Result<ExitCode> {
         scores.teacher_forced_cosine,
         scores.planned_mse,
         scores.planned_cosine,
+        scores.previous_keyframe_mse,
+        scores.previous_keyframe_cosine,
         seconds,
         report_path.display(),
         sheet.display()

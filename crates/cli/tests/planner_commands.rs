@@ -94,6 +94,12 @@ fn train_the_planner_and_plan_an_unseen_film() {
             .unwrap()
             .is_finite()
     );
+    // The no-model baseline: the keyframe before, repeated; the same scale as the rest.
+    let previous = scores["scores"]["previous_keyframe_cosine"]
+        .as_f64()
+        .unwrap();
+    assert!((-1.0..=1.0).contains(&previous), "{previous}");
+    assert!(out.contains("the keyframe before, repeated"), "{out}");
     let sheet = image::open(path("eval/planned.png")).unwrap();
     assert!(sheet.width() > 3 * 32);
 

@@ -355,6 +355,11 @@ pub struct PlannerScores {
     pub planned_mse: f64,
     /// Mean cosine similarity of the planned tokens to the true tokens.
     pub planned_cosine: f64,
+    /// A baseline with no model: each keyframe but a film's first given the true tokens of
+    /// the keyframe before it. A planner that reads its history should beat it.
+    pub previous_keyframe_mse: f64,
+    /// Mean cosine similarity of that baseline to the true tokens.
+    pub previous_keyframe_cosine: f64,
 }
 
 /// A test film with its prompt and its planned tokens (tokenizer scale, (shots, K, D)).
@@ -378,6 +383,7 @@ pub fn evaluate_planner(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let window = planner.config().window;
     let (mut forced_mse, mut forced_cos, mut planned_mse, mut planned_cos) = (0.0, 0.0, 0.0, 0.0);
+    let (mut previous_mse, mut previous_cos, mut followers) = (0.0, 0.0, 0usize);
     let mut keyframes = 0usize;
     let mut planned_films = Vec::new();
     let count = films.len();
@@ -403,11 +409,18 @@ pub fn evaluate_planner(
             planned_mse += mse;
             planned_cos += cos;
         }
+        for shot in 1..shots {
+            let (mse, cos) = agreement(planner, &truth.get(shot - 1)?, &truth.get(shot)?)?;
+            previous_mse += mse;
+            previous_cos += cos;
+        }
+        followers += shots.saturating_sub(1);
         keyframes += shots;
         planned_films.push(PlannedFilm { film, planned });
         progress(planned_films.len());
     }
     let n = keyframes.max(1) as f64;
+    let followers = followers.max(1) as f64;
     Ok((
         PlannerScores {
             films: count,
@@ -416,6 +429,8 @@ pub fn evaluate_planner(
             teacher_forced_cosine: forced_cos / n,
             planned_mse: planned_mse / n,
             planned_cosine: planned_cos / n,
+            previous_keyframe_mse: previous_mse / followers,
+            previous_keyframe_cosine: previous_cos / followers,
         },
         planned_films,
     ))
