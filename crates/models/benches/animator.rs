@@ -17,11 +17,8 @@ use moviedreamer_nn::ops::randn;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-/// The allocator the `moviedreamer` binary uses (crates/cli/src/main.rs), so the bench
-/// measures the speed a user gets: with the system allocator, candle's fresh buffer per
-/// op costs page faults that the binary does not pay.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binary's allocator.
+mod common;
 
 const SHOTS: usize = 8;
 const STEPS: usize = 10;

@@ -1,0 +1,7 @@
+//! What every model bench shares.
+
+/// The allocator the `moviedreamer` binary uses (crates/cli/src/main.rs), so the benches
+/// measure the speed a user gets: with the system allocator, candle's fresh buffer per op
+/// costs page faults that the binary does not pay.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
