@@ -116,6 +116,10 @@ pub struct TrainPlannerArgs {
     /// the benchmark's no-anti-overfitting row (`bench --planner-without-measures`).
     #[arg(long)]
     without_measures: bool,
+    /// Predict each keyframe as a change to the keyframe before it (a residual on a copy
+    /// of the previous keyframe's tokens at the same place) instead of from scratch.
+    #[arg(long)]
+    residual: bool,
 }
 
 #[derive(Args)]
@@ -275,6 +279,7 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
                 settings.anti_overfitting = AntiOverfitting::none();
                 settings.model.dropout = 0.0;
             }
+            settings.model.residual |= args.residual;
             let options = run.options("planner");
             let summary = train_planner(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);

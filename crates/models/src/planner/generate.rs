@@ -85,13 +85,18 @@ impl Planner {
                 self.embed(&window, Some(texts), None::<&mut rand_chacha::ChaCha8Rng>)?;
             let mut caches = vec![KvCache::new(); self.blocks.len()];
             let hidden = self.run_cached(&x, &mut caches)?;
+            // A residual planner adds each position to the same one of the keyframe before.
+            let before = history.back().filter(|_| cfg.residual);
+            let base = |position: usize| before.map(|b| b.narrow(0, position, 1)).transpose();
             let last = layout.len() as u32 - 1;
-            let mut next = self.next_tokens(&self.outputs(&hidden, &[last], false)?, rng)?;
+            let outputs = self.outputs(&hidden, &[last], false)?;
+            let mut next = self.next_tokens(&outputs, base(0)?.as_ref(), rng)?;
             let mut tokens = vec![next.clone()];
-            for _ in 1..cfg.positions() {
+            for position in 1..cfg.positions() {
                 let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
                 let hidden = self.run_cached(&x, &mut caches)?;
-                next = self.next_tokens(&self.outputs(&hidden, &[0], false)?, rng)?;
+                let outputs = self.outputs(&hidden, &[0], false)?;
+                next = self.next_tokens(&outputs, base(position)?.as_ref(), rng)?;
                 tokens.push(next.clone());
             }
             let keyframe = Tensor::cat(&tokens, 0)?;
@@ -207,6 +212,16 @@ mod tests {
             err.to_string().contains("group (3) must divide tokens (4"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_residual_planner_plans_as_it_trains() {
+        let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
+        cfg.group = 2;
+        cfg.residual = true;
+        let varmap = VarMap::new();
+        let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
+        assert_planning_equals_teacher_forcing(&planner);
     }
 
     #[test]
