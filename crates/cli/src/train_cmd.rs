@@ -120,6 +120,11 @@ pub struct TrainPlannerArgs {
     /// of the previous keyframe's tokens at the same place) instead of from scratch.
     #[arg(long)]
     residual: bool,
+    /// Predict each keyframe's tokens all at once from query rows, instead of token by
+    /// token, each from the one before (which teacher forcing rewards and planning cannot
+    /// give).
+    #[arg(long)]
+    whole_keyframes: bool,
 }
 
 #[derive(Args)]
@@ -280,6 +285,7 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
                 settings.model.dropout = 0.0;
             }
             settings.model.residual |= args.residual;
+            settings.model.whole_keyframes |= args.whole_keyframes;
             let options = run.options("planner");
             let summary = train_planner(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);

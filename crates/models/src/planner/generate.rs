@@ -87,19 +87,25 @@ impl Planner {
             let hidden = self.run_cached(&x, &mut caches)?;
             // A residual planner adds each position to the same one of the keyframe before.
             let before = history.back().filter(|_| cfg.residual);
-            let base = |position: usize| before.map(|b| b.narrow(0, position, 1)).transpose();
-            let last = layout.len() as u32 - 1;
-            let outputs = self.outputs(&hidden, &[last], false)?;
-            let mut next = self.next_tokens(&outputs, base(0)?.as_ref(), rng)?;
-            let mut tokens = vec![next.clone()];
-            for position in 1..cfg.positions() {
-                let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
-                let hidden = self.run_cached(&x, &mut caches)?;
-                let outputs = self.outputs(&hidden, &[0], false)?;
-                next = self.next_tokens(&outputs, base(position)?.as_ref(), rng)?;
-                tokens.push(next.clone());
-            }
-            let keyframe = Tensor::cat(&tokens, 0)?;
+            let keyframe = if cfg.whole_keyframes {
+                // The shot's queries are the last rows: the whole keyframe in one pass.
+                let from = &layout.predict_from[layout.predict_from.len() - cfg.positions()..];
+                self.next_tokens(&self.outputs(&hidden, from, false)?, before, rng)?
+            } else {
+                let base = |position: usize| before.map(|b| b.narrow(0, position, 1)).transpose();
+                let last = layout.len() as u32 - 1;
+                let outputs = self.outputs(&hidden, &[last], false)?;
+                let mut next = self.next_tokens(&outputs, base(0)?.as_ref(), rng)?;
+                let mut tokens = vec![next.clone()];
+                for position in 1..cfg.positions() {
+                    let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
+                    let hidden = self.run_cached(&x, &mut caches)?;
+                    let outputs = self.outputs(&hidden, &[0], false)?;
+                    next = self.next_tokens(&outputs, base(position)?.as_ref(), rng)?;
+                    tokens.push(next.clone());
+                }
+                Tensor::cat(&tokens, 0)?
+            };
             let tokens = keyframe.reshape((cfg.tokens, cfg.token_dim))?;
             on_keyframe(shot, self.denormalise(&tokens)?)?;
             history.push_back(keyframe);
@@ -215,13 +221,63 @@ mod tests {
     }
 
     #[test]
-    fn a_residual_planner_plans_as_it_trains() {
+    fn residual_and_whole_keyframe_planners_plan_as_they_train() {
+        for (residual, whole_keyframes) in [(true, false), (false, true), (true, true)] {
+            let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
+            cfg.group = 2;
+            cfg.residual = residual;
+            cfg.whole_keyframes = whole_keyframes;
+            let varmap = VarMap::new();
+            let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
+            assert_planning_equals_teacher_forcing(&planner);
+        }
+    }
+
+    #[test]
+    fn a_whole_keyframe_planner_trains_every_weight_and_its_queries_see_no_token_of_their_shot() {
         let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
-        cfg.group = 2;
-        cfg.residual = true;
+        cfg.whole_keyframes = true;
         let varmap = VarMap::new();
         let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
-        assert_planning_equals_teacher_forcing(&planner);
+        let film = film(5, 6);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let tokens =
+            moviedreamer_nn::ops::randn(&mut rng, (3, 4, 4), &candle_core::Device::Cpu).unwrap();
+        let loss = planner
+            .training_loss(&film, 1..4, &tokens, vec![false, true, false], &mut rng)
+            .unwrap();
+        moviedreamer_nn::grad_check::assert_full_coverage(&varmap, &loss);
+        // Changing the last keyframe's true tokens changes none of its predictions.
+        let predict = |tokens: &Tensor| {
+            planner
+                .teacher_forced_predictions(&film, 1..4, tokens, &mut ChaCha8Rng::seed_from_u64(0))
+                .unwrap()
+        };
+        let changed = Tensor::cat(
+            &[
+                tokens.narrow(0, 0, 2).unwrap(),
+                (tokens.narrow(0, 2, 1).unwrap() * 3.0).unwrap(),
+            ],
+            0,
+        )
+        .unwrap();
+        let (a, b) = (predict(&tokens), predict(&changed));
+        assert_eq!(
+            max_abs_diff(&a.get(2).unwrap(), &b.get(2).unwrap()).unwrap(),
+            0.0
+        );
+        // While the earlier keyframes' tokens do change it.
+        let earlier = Tensor::cat(
+            &[
+                (tokens.narrow(0, 0, 1).unwrap() * 3.0).unwrap(),
+                tokens.narrow(0, 1, 2).unwrap(),
+            ],
+            0,
+        )
+        .unwrap();
+        assert!(
+            max_abs_diff(&a.get(2).unwrap(), &predict(&earlier).get(2).unwrap()).unwrap() > 1e-6
+        );
     }
 
     #[test]

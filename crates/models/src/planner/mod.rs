@@ -87,6 +87,13 @@ pub struct PlannerConfig {
     /// of its predecessor instead of from the mean token.
     #[serde(default)]
     pub residual: bool,
+    /// Predict a keyframe's positions all at once, each read off a learned query row that
+    /// follows the shot's header, instead of each from the position before it. No position
+    /// can then lean on its neighbour (which teacher forcing rewards and planning cannot
+    /// give), so every one must come from the script and the history; and planning takes
+    /// one pass per keyframe instead of one per position.
+    #[serde(default)]
+    pub whole_keyframes: bool,
 }
 
 impl PlannerConfig {
@@ -120,6 +127,7 @@ impl PlannerConfig {
             cosine_weight: 0.5,
             head: PlannerHead::Regression,
             residual: false,
+            whole_keyframes: false,
         }
     }
 
@@ -157,10 +165,21 @@ impl PlannerConfig {
         self.token_dim * self.group
     }
 
+    /// Rows a shot takes after its header: its visual positions, and as many queries for
+    /// whole keyframes.
+    fn shot_rows(&self) -> usize {
+        self.positions() * if self.whole_keyframes { 2 } else { 1 }
+    }
+
     /// Longest sequence a window can make: the prefix of a full cast and `window` shots.
     fn max_positions(&self) -> usize {
         1 + self.max_cast * (1 + self.face_tokens)
-            + self.window * (prompt::SHOT_HEADER + self.positions())
+            + self.window * (prompt::SHOT_HEADER + self.shot_rows())
+    }
+
+    /// Roles the planner embeds: a query's too for whole keyframes.
+    fn roles(&self) -> usize {
+        ROLES + usize::from(self.whole_keyframes)
     }
 }
 
@@ -199,6 +218,8 @@ pub struct Planner {
     shot_types: Tensor,
     slots: Tensor,
     masked_keyframe: Tensor,
+    /// The query rows of whole-keyframe planners (positions, dim).
+    queries: Option<Tensor>,
     blocks: Vec<CausalBlock>,
     rope: Rope,
     norm: RmsNorm,
@@ -277,12 +298,16 @@ impl Planner {
                 vb.pp("face_in"),
             )?,
             visual_in: linear(config.position_dim(), config.dim, vb.pp("visual_in"))?,
-            roles: vb.get_with_hints((ROLES, config.dim), "roles", SMALL)?,
+            roles: vb.get_with_hints((config.roles(), config.dim), "roles", SMALL)?,
             // One more than the cast: "nobody" in a slot.
             cast_ids: vb.get_with_hints((config.max_cast + 1, config.dim), "cast_ids", SMALL)?,
             shot_types: vb.get_with_hints((config.shot_types, config.dim), "shot_types", SMALL)?,
             slots: vb.get_with_hints((SLOTS, config.dim), "slots", SMALL)?,
             masked_keyframe: vb.get_with_hints((1, config.dim), "masked_keyframe", SMALL)?,
+            queries: config
+                .whole_keyframes
+                .then(|| vb.get_with_hints((config.positions(), config.dim), "queries", SMALL))
+                .transpose()?,
             blocks,
             rope: Rope::new(
                 config.dim / config.heads,
@@ -391,7 +416,14 @@ impl Planner {
         let (cast, shots) = (window.film.cast.len(), window.shots.len());
         let visible = window.visual.dim(0)?;
         let last_visible = visible - (shots - 1) * cfg.positions();
-        let layout = Layout::new(cast, cfg.face_tokens, shots, cfg.positions(), last_visible);
+        let layout = Layout::new(
+            cast,
+            cfg.face_tokens,
+            shots,
+            cfg.positions(),
+            last_visible,
+            cfg.whole_keyframes,
+        );
 
         // Texts: style, cast descriptions, shot texts, each one vector.
         let text_rows = match texts {
@@ -461,6 +493,9 @@ impl Planner {
                 (visual_rows.broadcast_mul(&keep)?
                     + masked.broadcast_mul(&self.masked_keyframe)?)?,
             );
+        }
+        if let Some(queries) = &self.queries {
+            rows.push(queries.clone());
         }
         let table = Tensor::cat(&rows, 0)?;
         let order = Tensor::new(layout.order.as_slice(), device)?;

@@ -11,8 +11,16 @@
 //! ```
 //!
 //! The output at a shot's last slot predicts its first visual token, the output at visual
-//! token i predicts token i + 1. A window always starts with the whole prefix (style and
-//! cast) however far into the film it is, so characters stay bound to their faces.
+//! token i predicts token i + 1. A planner that predicts whole keyframes instead puts K
+//! query rows between a shot's slots and its visual tokens, and the output at query i
+//! predicts token i:
+//!
+//! ```text
+//!   shot s: text, type, slot left, slot centre, slot right, query 1 … query K, visual 1 … visual K
+//! ```
+//!
+//! A window always starts with the whole prefix (style and cast) however far into the film
+//! it is, so characters stay bound to their faces.
 
 /// Slots a character can stand in: left, centre, right.
 pub const SLOTS: usize = 3;
@@ -69,14 +77,16 @@ pub enum Role {
     Slot,
     /// A keyframe's visual token.
     Visual,
+    /// A query that predicts one visual token of its shot (whole-keyframe planners only).
+    Query,
 }
 
-/// Number of [`Role`]s.
+/// Number of [`Role`]s a planner that predicts token by token embeds (all but the query).
 pub const ROLES: usize = 7;
 
 /// The rows the embedding step makes, grouped by kind, in this order: texts (style, cast,
-/// shots), faces, shot types, slots, visual tokens. [`Layout::order`] picks them into
-/// sequence order.
+/// shots), faces, shot types, slots, visual tokens, and for whole keyframes the K queries.
+/// [`Layout::order`] picks them into sequence order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     /// For each sequence position, the row it takes.
@@ -90,19 +100,22 @@ pub struct Layout {
 
 impl Layout {
     /// The layout of the prefix of `cast` members with `face_tokens` each, then `shots`
-    /// shots, the last of which has only `last_visible` of its `tokens` visual tokens.
+    /// shots, the last of which has only `last_visible` of its `tokens` visual tokens;
+    /// with `whole_keyframes`, each shot's tokens are predicted by queries.
     pub fn new(
         cast: usize,
         face_tokens: usize,
         shots: usize,
         tokens: usize,
         last_visible: usize,
+        whole_keyframes: bool,
     ) -> Self {
         let texts = 1 + cast + shots;
         let faces_at = texts;
         let types_at = faces_at + cast * face_tokens;
         let slots_at = types_at + shots;
         let visual_at = slots_at + SLOTS * shots;
+        let queries_at = visual_at + (shots.saturating_sub(1)) * tokens + last_visible;
         let mut layout = Layout {
             order: Vec::new(),
             roles: Vec::new(),
@@ -122,6 +135,16 @@ impl Layout {
                 layout.push(slots_at + s * SLOTS + slot, Role::Slot);
             }
             let visible = if s + 1 == shots { last_visible } else { tokens };
+            if whole_keyframes {
+                for i in 0..tokens {
+                    layout.predict_from.push(layout.order.len() as u32);
+                    layout.push(queries_at + i, Role::Query);
+                }
+                for i in 0..visible {
+                    layout.push(visual_at + s * tokens + i, Role::Visual);
+                }
+                continue;
+            }
             for i in 0..visible {
                 // The position before each token predicts it.
                 layout.predict_from.push(layout.order.len() as u32 - 1);
@@ -151,12 +174,6 @@ impl Layout {
 }
 
 impl FilmPrompt {
-    /// Positions of the whole film's sequence, to size rotary tables: prefix plus `window`
-    /// shots of `tokens` visual tokens.
-    pub fn window_length(&self, face_tokens: usize, window: usize, tokens: usize) -> usize {
-        1 + self.cast.len() * (1 + face_tokens) + window * (SHOT_HEADER + tokens)
-    }
-
     /// The same film with its cast listed in another order: `order[i]` is the old index of
     /// the new i-th member, and every slot is renumbered to match. In training this keeps
     /// the planner from tying a character to a position in the cast list.
@@ -187,7 +204,7 @@ mod tests {
     #[test]
     fn a_full_window_predicts_every_visual_token_from_the_position_before_it() {
         // One cast member with one face token, two shots of two tokens.
-        let layout = Layout::new(1, 1, 2, 2, 2);
+        let layout = Layout::new(1, 1, 2, 2, 2, false);
         // Rows: texts 0..4 (style, cast, shot, shot), face 4, types 5..7, slots 7..13,
         // visual 13..17.
         assert_eq!(
@@ -205,12 +222,38 @@ mod tests {
 
     #[test]
     fn an_incomplete_last_shot_predicts_its_next_token() {
-        let layout = Layout::new(0, 2, 1, 3, 1);
+        let layout = Layout::new(0, 2, 1, 3, 1, false);
         // style, shot text, type, three slots, one visual token.
         assert_eq!(layout.len(), 7);
         assert_eq!(layout.predict_from, vec![5, 6]);
-        let empty = Layout::new(0, 2, 1, 3, 0);
+        let empty = Layout::new(0, 2, 1, 3, 0, false);
         assert_eq!(empty.predict_from, vec![5]);
+    }
+
+    #[test]
+    fn whole_keyframes_are_predicted_by_queries_that_see_no_token_of_their_own_shot() {
+        // No cast, two shots of two tokens; rows: texts 0..3, types 3..5, slots 5..11,
+        // visual 11..15, queries 15..17.
+        let layout = Layout::new(0, 1, 2, 2, 2, true);
+        assert_eq!(
+            layout.order,
+            vec![
+                0, 1, 3, 5, 6, 7, 15, 16, 11, 12, 2, 4, 8, 9, 10, 15, 16, 13, 14
+            ]
+        );
+        assert_eq!(layout.predict_from, vec![6, 7, 15, 16]);
+        let q = Role::Query as u32;
+        assert!(
+            layout
+                .predict_from
+                .iter()
+                .all(|&p| layout.roles[p as usize] == q)
+        );
+        // Planning the second shot: its queries come last, after the first shot's tokens.
+        let planning = Layout::new(0, 1, 2, 2, 0, true);
+        assert_eq!(planning.len(), 17);
+        assert_eq!(planning.predict_from, vec![6, 7, 15, 16]);
+        assert_eq!(&planning.order[15..], &[13, 14]);
     }
 
     #[test]
