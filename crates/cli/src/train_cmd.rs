@@ -116,10 +116,6 @@ pub struct TrainPlannerArgs {
     /// the benchmark's no-anti-overfitting row (`bench --planner-without-measures`).
     #[arg(long)]
     without_measures: bool,
-    /// Predict each keyframe as a change to the keyframe before it (a residual on a copy
-    /// of the previous keyframe's tokens at the same place) instead of from scratch.
-    #[arg(long)]
-    residual: bool,
     /// Predict each keyframe's tokens all at once from query rows, instead of token by
     /// token, each from the one before (which teacher forcing rewards and planning cannot
     /// give).
@@ -284,7 +280,6 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
                 settings.anti_overfitting = AntiOverfitting::none();
                 settings.model.dropout = 0.0;
             }
-            settings.model.residual |= args.residual;
             settings.model.whole_keyframes |= args.whole_keyframes;
             let options = run.options("planner");
             let summary = train_planner(&settings, &run.data, &options)?;

@@ -85,23 +85,20 @@ impl Planner {
                 self.embed(&window, Some(texts), None::<&mut rand_chacha::ChaCha8Rng>)?;
             let mut caches = vec![KvCache::new(); self.blocks.len()];
             let hidden = self.run_cached(&x, &mut caches)?;
-            // A residual planner adds each position to the same one of the keyframe before.
-            let before = history.back().filter(|_| cfg.residual);
             let keyframe = if cfg.whole_keyframes {
                 // The shot's queries are the last rows: the whole keyframe in one pass.
                 let from = &layout.predict_from[layout.predict_from.len() - cfg.positions()..];
-                self.next_tokens(&self.outputs(&hidden, from, false)?, before, rng)?
+                self.next_tokens(&self.outputs(&hidden, from, false)?, rng)?
             } else {
-                let base = |position: usize| before.map(|b| b.narrow(0, position, 1)).transpose();
                 let last = layout.len() as u32 - 1;
                 let outputs = self.outputs(&hidden, &[last], false)?;
-                let mut next = self.next_tokens(&outputs, base(0)?.as_ref(), rng)?;
+                let mut next = self.next_tokens(&outputs, rng)?;
                 let mut tokens = vec![next.clone()];
-                for position in 1..cfg.positions() {
+                for _ in 1..cfg.positions() {
                     let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
                     let hidden = self.run_cached(&x, &mut caches)?;
                     let outputs = self.outputs(&hidden, &[0], false)?;
-                    next = self.next_tokens(&outputs, base(position)?.as_ref(), rng)?;
+                    next = self.next_tokens(&outputs, rng)?;
                     tokens.push(next.clone());
                 }
                 Tensor::cat(&tokens, 0)?
@@ -221,16 +218,13 @@ mod tests {
     }
 
     #[test]
-    fn residual_and_whole_keyframe_planners_plan_as_they_train() {
-        for (residual, whole_keyframes) in [(true, false), (false, true), (true, true)] {
-            let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
-            cfg.group = 2;
-            cfg.residual = residual;
-            cfg.whole_keyframes = whole_keyframes;
-            let varmap = VarMap::new();
-            let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
-            assert_planning_equals_teacher_forcing(&planner);
-        }
+    fn a_whole_keyframe_planner_plans_as_it_trains() {
+        let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
+        cfg.group = 2;
+        cfg.whole_keyframes = true;
+        let varmap = VarMap::new();
+        let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
+        assert_planning_equals_teacher_forcing(&planner);
     }
 
     #[test]

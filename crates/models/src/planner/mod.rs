@@ -81,12 +81,6 @@ pub struct PlannerConfig {
     /// The output head.
     #[serde(default)]
     pub head: PlannerHead,
-    /// Predict each keyframe as a change to the keyframe before it: the head's output is
-    /// added to the previous keyframe's tokens at the same position (when that keyframe is
-    /// in the window and not masked), so a shot that continues its scene starts from a copy
-    /// of its predecessor instead of from the mean token.
-    #[serde(default)]
-    pub residual: bool,
     /// Predict a keyframe's positions all at once, each read off a learned query row that
     /// follows the shot's header, instead of each from the position before it. No position
     /// can then lean on its neighbour (which teacher forcing rewards and planning cannot
@@ -126,7 +120,6 @@ impl PlannerConfig {
             mse_weight: 1.0,
             cosine_weight: 0.5,
             head: PlannerHead::Regression,
-            residual: false,
             whole_keyframes: false,
         }
     }
@@ -515,28 +508,19 @@ impl Planner {
     }
 
     /// The next tokens (normalised) the head makes of `outputs`: the regression, or a
-    /// sample of the diffusion head, added to `bases` (the same positions of the keyframe
-    /// before) when the planner is residual.
-    fn next_tokens(
-        &self,
-        outputs: &Tensor,
-        bases: Option<&Tensor>,
-        rng: &mut impl Rng,
-    ) -> Result<Tensor> {
-        let made = match &self.head {
-            Head::Regression(head) => head.forward(outputs)?,
-            Head::Diffusion(head) => head.sample(outputs, self.config.position_dim(), rng)?,
-        };
-        match bases {
-            Some(bases) => made + bases,
-            None => Ok(made),
+    /// sample of the diffusion head.
+    fn next_tokens(&self, outputs: &Tensor, rng: &mut impl Rng) -> Result<Tensor> {
+        match &self.head {
+            Head::Regression(head) => head.forward(outputs),
+            Head::Diffusion(head) => head.sample(outputs, self.config.position_dim(), rng),
         }
     }
 
     /// The training loss of one window of a film: `shots` (a range of the film's shots, at
     /// most `window` long) with their tokenizer tokens `tokens` (shots, K, token_dim), the
     /// keyframes flagged in `masked` hidden from the input (history masking). Teacher
-    /// forcing: every visual token is predicted from the true ones before it.
+    /// forcing: every visual token is predicted from the true ones before it (for whole
+    /// keyframes, from the true earlier keyframes).
     pub fn training_loss(
         &self,
         film: &FilmPrompt,
@@ -545,17 +529,11 @@ impl Planner {
         masked: Vec<bool>,
         rng: &mut impl Rng,
     ) -> Result<Tensor> {
-        let (outputs, targets, bases) =
+        let (outputs, targets) =
             self.teacher_forced(film, shots, tokens, masked, Some(&mut *rng))?;
-        match (&self.head, bases) {
-            (Head::Regression(head), None) => {
-                self.regression_loss(&head.forward(&outputs)?, &targets)
-            }
-            (Head::Regression(head), Some(bases)) => {
-                self.regression_loss(&(head.forward(&outputs)? + bases)?, &targets)
-            }
-            (Head::Diffusion(head), None) => head.loss(&outputs, &targets, rng),
-            (Head::Diffusion(head), Some(bases)) => head.loss(&outputs, &(targets - bases)?, rng),
+        match &self.head {
+            Head::Regression(head) => self.regression_loss(&head.forward(&outputs)?, &targets),
+            Head::Diffusion(head) => head.loss(&outputs, &targets, rng),
         }
     }
 
@@ -570,20 +548,19 @@ impl Planner {
         rng: &mut impl Rng,
     ) -> Result<Tensor> {
         let masked = vec![false; shots.len()];
-        let (outputs, _, bases) = self.teacher_forced(
+        let (outputs, _) = self.teacher_forced(
             film,
             shots,
             tokens,
             masked,
             None::<&mut rand_chacha::ChaCha8Rng>,
         )?;
-        let predicted = self.next_tokens(&outputs, bases.as_ref(), rng)?;
+        let predicted = self.next_tokens(&outputs, rng)?;
         self.denormalise(&predicted.reshape(tokens.shape())?)
     }
 
-    /// The head's inputs (rows, dim), the normalised targets (rows, position_dim) of a
-    /// window and, for a residual planner, the bases its predictions are added to (rows,
-    /// position_dim); in training (`rng` given) with dropout.
+    /// The head's inputs (rows, dim) and the normalised targets (rows, position_dim) of a
+    /// window; in training (`rng` given) with dropout.
     fn teacher_forced(
         &self,
         film: &FilmPrompt,
@@ -591,7 +568,7 @@ impl Planner {
         tokens: &Tensor,
         masked: Vec<bool>,
         rng: Option<&mut impl Rng>,
-    ) -> Result<(Tensor, Tensor, Option<Tensor>)> {
+    ) -> Result<(Tensor, Tensor)> {
         let cfg = &self.config;
         let count = shots.len();
         if count == 0 || count > cfg.window || masked.len() != count || shots.end > film.shots.len()
@@ -607,11 +584,6 @@ impl Planner {
             .normalise(tokens)?
             .reshape((count * cfg.positions(), cfg.position_dim()))?;
         let train = rng.is_some();
-        let bases = if cfg.residual {
-            Some(self.residual_bases(&targets, &masked)?)
-        } else {
-            None
-        };
         let window = Window {
             film,
             shots: &film.shots[shots],
@@ -621,23 +593,7 @@ impl Planner {
         let (x, layout) = self.embed(&window, None, rng)?;
         let hidden = self.run(&x, train)?;
         let outputs = self.outputs(&hidden, &layout.predict_from, train)?;
-        Ok((outputs, targets, bases))
-    }
-
-    /// What a residual planner adds its output to, for every visual position of a window
-    /// (rows, position_dim): the same position of the keyframe before, or zeros for the
-    /// window's first keyframe and after a masked one, exactly as in generation, where the
-    /// keyframe before is the last of the history (none without history).
-    fn residual_bases(&self, targets: &Tensor, masked: &[bool]) -> Result<Tensor> {
-        let positions = self.config.positions();
-        let none = targets.narrow(0, 0, positions)?.zeros_like()?;
-        let bases = (0..masked.len())
-            .map(|shot| match shot.checked_sub(1) {
-                Some(before) if !masked[before] => targets.narrow(0, before * positions, positions),
-                _ => Ok(none.clone()),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Tensor::cat(&bases, 0)
+        Ok((outputs, targets))
     }
 
     /// MSE plus cosine loss of regressed against target tokens (rows, token_dim).
@@ -678,7 +634,7 @@ mod tests {
     use candle_nn::VarMap;
     use moviedreamer_nn::grad_check::assert_full_coverage;
     use moviedreamer_nn::init::seeded_var_builder;
-    use moviedreamer_nn::ops::{max_abs_diff, randn};
+    use moviedreamer_nn::ops::randn;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -745,75 +701,6 @@ mod tests {
             .to_scalar::<f32>()
             .unwrap();
         assert!(0.0 < off && off < opposite, "{off} {opposite}");
-    }
-
-    #[test]
-    fn a_residual_planner_starts_each_keyframe_from_the_one_before() {
-        // With its head silenced, a residual planner predicts a copy of the keyframe before
-        // (the same token at the same place), and the mean token where there is none: the
-        // window's first keyframe and the one after a masked keyframe.
-        let mut cfg = PlannerConfig::micro(4, 4, 6, 12);
-        cfg.group = 2;
-        cfg.residual = true;
-        let varmap = VarMap::new();
-        let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
-        let head = varmap.data().lock().unwrap()["head.weight"].clone();
-        head.set(&head.zeros_like().unwrap()).unwrap();
-        let film = film(6, 6);
-        let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let tokens = randn(&mut rng, (4, 4, 4), &Device::Cpu).unwrap();
-        let predicted = planner
-            .teacher_forced_predictions(&film, 1..5, &tokens, &mut rng)
-            .unwrap();
-        assert_eq!(
-            predicted
-                .get(0)
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap(),
-            0.0
-        );
-        for shot in 1..4 {
-            let diff = max_abs_diff(
-                &predicted.get(shot).unwrap(),
-                &tokens.get(shot - 1).unwrap(),
-            );
-            assert!(diff.unwrap() < 1e-6, "shot {shot}");
-        }
-        let (outputs, targets, bases) = planner
-            .teacher_forced(
-                &film,
-                1..5,
-                &tokens,
-                vec![false, true, false, false],
-                None::<&mut ChaCha8Rng>,
-            )
-            .unwrap();
-        assert_eq!(outputs.dim(0).unwrap(), targets.dim(0).unwrap());
-        let bases = bases.unwrap();
-        // Shot 2 of the window follows a masked keyframe: no base.
-        assert_eq!(
-            bases
-                .narrow(0, 4, 2)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .sum_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap(),
-            0.0
-        );
-        assert!(
-            max_abs_diff(
-                &bases.narrow(0, 6, 2).unwrap(),
-                &targets.narrow(0, 4, 2).unwrap()
-            )
-            .unwrap()
-                < 1e-6
-        );
     }
 
     #[test]
