@@ -55,8 +55,9 @@ pub enum TrainCommand {
     /// Fine-tune the renderer (planned tokens + who stands where → keyframe) from the
     /// trained tokenizer's decoder, on the planner's predicted tokens of the training films.
     ///
-    /// Computes the films' true tokens, cast embeddings and the planner's teacher-forced
-    /// predictions once (cached in the output directory), starts from the tokenizer's
+    /// Computes the films' true tokens, cast embeddings and the planner's tokens for each
+    /// film, planned from its script alone as `generate` plans them, once (cached in the
+    /// output directory), starts from the tokenizer's
     /// decoder with a new identity cross-attention per block, and learns to render the true
     /// keyframe from predicted (or true) tokens and the identities of the characters in each
     /// slot. Output as for the tokenizer; use it with `moviedreamer render`.
@@ -116,11 +117,12 @@ pub struct TrainPlannerArgs {
     /// the benchmark's no-anti-overfitting row (`bench --planner-without-measures`).
     #[arg(long)]
     without_measures: bool,
-    /// Predict each keyframe's tokens all at once from query rows, instead of token by
-    /// token, each from the one before (which teacher forcing rewards and planning cannot
-    /// give).
+    /// Predict each keyframe token by token, each from the one before, as in the paper,
+    /// instead of all at once from query rows (the presets' way: token by token, teacher
+    /// forcing rewards copying the neighbour, which planning cannot give, and the planned
+    /// keyframes come out as the mean; docs/results/planner.md).
     #[arg(long)]
-    whole_keyframes: bool,
+    token_by_token: bool,
 }
 
 #[derive(Args)]
@@ -280,7 +282,9 @@ pub fn run(command: TrainCommand) -> anyhow::Result<ExitCode> {
                 settings.anti_overfitting = AntiOverfitting::none();
                 settings.model.dropout = 0.0;
             }
-            settings.model.whole_keyframes |= args.whole_keyframes;
+            if args.token_by_token {
+                settings.model.whole_keyframes = false;
+            }
             let options = run.options("planner");
             let summary = train_planner(&settings, &run.data, &options)?;
             report(&summary, settings.steps, &options);

@@ -125,7 +125,10 @@ impl PlannerTraining {
         match name {
             "storyworld" => Some(base),
             "micro" => Some(PlannerTraining {
-                model: PlannerConfig::micro(0, 0, 0, 0),
+                model: PlannerConfig {
+                    whole_keyframes: true,
+                    ..PlannerConfig::micro(0, 0, 0, 0)
+                },
                 steps: 10,
                 batch: 2,
                 checkpoint_every: 5,

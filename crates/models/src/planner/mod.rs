@@ -144,6 +144,7 @@ impl PlannerConfig {
             window: 16,
             dropout: 0.2,
             group: 4,
+            whole_keyframes: true,
             ..Self::micro(tokens, token_dim, face_dim, vocab_size)
         }
     }
