@@ -2,8 +2,9 @@
 //!
 //! For each shot the planner sees the prefix (style and cast, always) and the last
 //! `window − 1` planned keyframes, exactly the windows it was trained on. The window is
-//! encoded once into per-layer key/value caches, then the shot's K tokens are predicted one
-//! at a time, each costing one row of attention. Texts are encoded once each, as their shot
+//! encoded once: a whole-keyframe planner reads the shot's tokens off its query rows in
+//! that pass; a token-by-token one keeps the per-layer key/value caches and predicts the
+//! positions one at a time, each costing one row of attention. Texts are encoded once each, as their shot
 //! enters the window. Only the window's keyframes are held, and
 //! each finished keyframe is handed to the caller, so a film of 10,000 shots needs no more
 //! memory than one of 20.
