@@ -4,9 +4,9 @@
 //! `window − 1` planned keyframes, exactly the windows it was trained on. The window is
 //! encoded once: a whole-keyframe planner reads the shot's tokens off its query rows in
 //! that pass; a token-by-token one keeps the per-layer key/value caches and predicts the
-//! positions one at a time, each costing one row of attention. Texts are encoded once each, as their shot
-//! enters the window. Only the window's keyframes are held, and
-//! each finished keyframe is handed to the caller, so a film of 10,000 shots needs no more
+//! positions one at a time, each costing one row of attention. Texts are encoded once
+//! each, as their shot enters the window. Only the window's keyframes are held, and each
+//! finished keyframe is handed to the caller, so a film of 10,000 shots needs no more
 //! memory than one of 20.
 
 use std::collections::VecDeque;
@@ -140,9 +140,10 @@ impl Planner {
 mod tests {
     use super::super::tests::{film, micro_planner};
     use super::*;
+    use candle_core::Device;
     use candle_nn::VarMap;
     use moviedreamer_nn::init::seeded_var_builder;
-    use moviedreamer_nn::ops::max_abs_diff;
+    use moviedreamer_nn::ops::{max_abs_diff, randn};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -236,8 +237,7 @@ mod tests {
         let planner = Planner::new(&cfg, seeded_var_builder(&varmap, 0)).unwrap();
         let film = film(5, 6);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let tokens =
-            moviedreamer_nn::ops::randn(&mut rng, (3, 4, 4), &candle_core::Device::Cpu).unwrap();
+        let tokens = randn(&mut rng, (3, 4, 4), &Device::Cpu).unwrap();
         let loss = planner
             .training_loss(&film, 1..4, &tokens, vec![false, true, false], &mut rng)
             .unwrap();
@@ -248,30 +248,28 @@ mod tests {
                 .teacher_forced_predictions(&film, 1..4, tokens, &mut ChaCha8Rng::seed_from_u64(0))
                 .unwrap()
         };
-        let changed = Tensor::cat(
-            &[
-                tokens.narrow(0, 0, 2).unwrap(),
-                (tokens.narrow(0, 2, 1).unwrap() * 3.0).unwrap(),
-            ],
-            0,
-        )
-        .unwrap();
-        let (a, b) = (predict(&tokens), predict(&changed));
+        // The window's tokens with keyframe `k` tripled.
+        let tripled = |k: usize| {
+            let keyframes: Vec<Tensor> = (0..3)
+                .map(|i| {
+                    let keyframe = tokens.get(i).unwrap();
+                    if i == k {
+                        (keyframe * 3.0).unwrap()
+                    } else {
+                        keyframe
+                    }
+                })
+                .collect();
+            Tensor::stack(&keyframes, 0).unwrap()
+        };
+        let (a, b) = (predict(&tokens), predict(&tripled(2)));
         assert_eq!(
             max_abs_diff(&a.get(2).unwrap(), &b.get(2).unwrap()).unwrap(),
             0.0
         );
         // While the earlier keyframes' tokens do change it.
-        let earlier = Tensor::cat(
-            &[
-                (tokens.narrow(0, 0, 1).unwrap() * 3.0).unwrap(),
-                tokens.narrow(0, 1, 2).unwrap(),
-            ],
-            0,
-        )
-        .unwrap();
         assert!(
-            max_abs_diff(&a.get(2).unwrap(), &predict(&earlier).get(2).unwrap()).unwrap() > 1e-6
+            max_abs_diff(&a.get(2).unwrap(), &predict(&tripled(0)).get(2).unwrap()).unwrap() > 1e-6
         );
     }
 

@@ -115,7 +115,7 @@ impl Layout {
         let types_at = faces_at + cast * face_tokens;
         let slots_at = types_at + shots;
         let visual_at = slots_at + SLOTS * shots;
-        let queries_at = visual_at + (shots.saturating_sub(1)) * tokens + last_visible;
+        let queries_at = visual_at + shots.saturating_sub(1) * tokens + last_visible;
         let mut layout = Layout {
             order: Vec::new(),
             roles: Vec::new(),
