@@ -14,8 +14,12 @@
 //!   portrait) shows exactly its traits, so its traits are what it is compared with; a
 //!   trait the shot draws too small to see (no eyes in a small wide shot) is not asked.
 //! - **Identity consistency**: the cosine between the evaluator's identity embeddings of one
-//!   character in two shots, over every pair of shots that show it, overall and by how far
+//!   character in two shots, over every pair of shots that ask for it, overall and by how far
 //!   apart the two shots are (a film that forgets its characters decays with distance).
+//!
+//! A character the evaluator does not see in its slot is missed: its traits count as read
+//! wrong, and every pair of shots it belongs to scores 0. Otherwise a film that draws
+//! nobody would score well, since the embeddings of one empty slot in two shots agree.
 
 use serde::Serialize;
 
@@ -212,7 +216,8 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
             if trait_cases.len() < character.traits.len() {
                 trait_cases.resize(character.traits.len(), TraitCases::default());
             }
-            for ((want, got), cases) in character
+            // A missed character shows none of its traits.
+            for ((want, read), cases) in character
                 .traits
                 .iter()
                 .zip(&got.traits)
@@ -220,11 +225,15 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
             {
                 let Some(want) = want else { continue };
                 cases.asked += 1;
-                cases.right += usize::from(want == got);
+                cases.right += usize::from(got.present && want == read);
             }
+            let appearance = Appearance {
+                shot: index,
+                embedding: got.present.then_some(got.embedding.as_slice()),
+            };
             match appearances.iter_mut().find(|(id, _)| *id == character.id) {
-                Some((_, seen)) => seen.push((index, &got.embedding)),
-                None => appearances.push((&character.id, vec![(index, &got.embedding)])),
+                Some((_, seen)) => seen.push(appearance),
+                None => appearances.push((&character.id, vec![appearance])),
             }
         }
     }
@@ -247,28 +256,26 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
 
     let mut buckets = [(0usize, 0.0f64); DISTANCE_BUCKETS.len()];
     for (_, seen) in &appearances {
-        for (i, (a, ea)) in seen.iter().enumerate() {
-            for (b, eb) in &seen[i + 1..] {
-                let distance = b - a;
+        for (i, a) in seen.iter().enumerate() {
+            for b in &seen[i + 1..] {
+                let distance = b.shot - a.shot;
                 let bucket = DISTANCE_BUCKETS
                     .iter()
                     .position(|&(from, to)| (from..=to).contains(&distance))
                     .expect("the buckets cover every distance from 1");
                 buckets[bucket].0 += 1;
-                buckets[bucket].1 += cosine(ea, eb);
+                buckets[bucket].1 += a.similarity(b);
             }
         }
     }
     let mut reappearances: Vec<Reappearance> = appearances
         .iter()
         .flat_map(|(_, seen)| {
-            let (_, first) = seen[0];
-            seen[1..]
-                .iter()
-                .map(move |&(shot, embedding)| Reappearance {
-                    shot,
-                    cosine: cosine(first, embedding),
-                })
+            let first = &seen[0];
+            seen[1..].iter().map(move |again| Reappearance {
+                shot: again.shot,
+                cosine: first.similarity(again),
+            })
         })
         .collect();
     reappearances.sort_by_key(|r| r.shot);
@@ -304,8 +311,22 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
     })
 }
 
-/// A shot index and the identity embedding read there.
-type Appearance<'a> = (usize, &'a [f32]);
+/// A shot that asks for a character, and the identity embedding read there if the
+/// evaluator sees the character at all.
+struct Appearance<'a> {
+    shot: usize,
+    embedding: Option<&'a [f32]>,
+}
+
+impl Appearance<'_> {
+    /// The cosine of the two embeddings; 0 where either shot misses the character.
+    fn similarity(&self, other: &Appearance) -> f64 {
+        match (self.embedding, other.embedding) {
+            (Some(a), Some(b)) => cosine(a, b),
+            _ => 0.0,
+        }
+    }
+}
 
 /// Cosine of two vectors (0 when either is zero).
 fn cosine(a: &[f32], b: &[f32]) -> f64 {
@@ -392,35 +413,36 @@ mod tests {
         assert_eq!(scores.presence.precision, 0.75);
         assert_eq!(scores.presence.recall, 0.75);
         assert!((scores.presence.f1 - 0.75).abs() < 1e-12);
-        // Traits asked: 4 characters × 2 = 8; wrong: bo's second, ana's second in shot 1.
-        assert_eq!(scores.identity_accuracy, Some(6.0 / 8.0));
-        // The first trait was always read right, the second half the time.
-        assert_eq!(scores.accuracy_of(&[0]), Some(1.0));
+        // Traits asked: 4 characters × 2 = 8; wrong: bo's second, and both of ana's in
+        // shot 1, where she is missed (her first trait would have been read right).
+        assert_eq!(scores.identity_accuracy, Some(5.0 / 8.0));
+        assert_eq!(scores.accuracy_of(&[0]), Some(0.75));
         assert_eq!(scores.accuracy_of(&[1]), Some(0.5));
         assert_eq!(scores.accuracy_of(&[0, 1]), scores.identity_accuracy);
         assert_eq!(scores.accuracy_of(&[2]), None);
-        // ana in shots 0, 1, 2: pairs (0,1) cos 0.6 at distance 1, (1,2) cos 0.6 at 1,
-        // (0,2) cos 1 at 2; bo appears once.
-        assert!((scores.consistency.unwrap() - 2.2 / 3.0).abs() < 1e-6);
+        // ana in shots 0, 1, 2, missed in 1 (her embedding there, cos 0.6 to the others,
+        // does not count): pairs (0,1) and (1,2) score 0 at distance 1, (0,2) cos 1 at 2;
+        // bo appears once.
+        assert!((scores.consistency.unwrap() - 1.0 / 3.0).abs() < 1e-6);
         let by_distance = &scores.consistency_by_distance;
         assert_eq!(by_distance.len(), 2);
         assert_eq!(
             (by_distance[0].from, by_distance[0].to, by_distance[0].pairs),
             (1, Some(1), 2)
         );
-        assert!((by_distance[0].cosine - 0.6).abs() < 1e-6);
+        assert_eq!(by_distance[0].cosine, 0.0);
         assert_eq!(
             (by_distance[1].from, by_distance[1].to, by_distance[1].pairs),
             (2, Some(4), 1)
         );
         assert!((by_distance[1].cosine - 1.0).abs() < 1e-6);
-        // ana again in shot 1 (cos 0.6 to shot 0) and in shot 2 (the same as in shot 0).
+        // ana again in shot 1 (missed) and in shot 2 (the same as in shot 0).
         let again: Vec<(usize, f64)> = scores
             .reappearances
             .iter()
             .map(|r| (r.shot, (r.cosine * 1e6).round() / 1e6))
             .collect();
-        assert_eq!(again, [(1, 0.6), (2, 1.0)]);
+        assert_eq!(again, [(1, 0.0), (2, 1.0)]);
     }
 
     #[test]
