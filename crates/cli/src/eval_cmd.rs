@@ -24,7 +24,7 @@ use moviedreamer_train::data::films::model_fingerprint;
 use moviedreamer_train::data::{
     ClipDataset, FaceDataset, KeyframeDataset, from_tensor, prepare_films, to_tensor,
 };
-use moviedreamer_train::evaluator::evaluate_evaluator;
+use moviedreamer_train::evaluator::{AttributeAccuracy, evaluate_evaluator};
 use moviedreamer_train::identity::evaluate_identity;
 use moviedreamer_train::planner::{VOCABULARY_FILE, evaluate_planner};
 use rand::SeedableRng;
@@ -43,7 +43,9 @@ pub enum EvalCommand {
     ///
     /// Keyframes are taken evenly across the split, so the same command measures the same
     /// keyframes every time. Writes scores.json and reconstructions.png (originals beside
-    /// reconstructions) into the output directory.
+    /// reconstructions) into the output directory; with --evaluator, also how often each
+    /// label (place, time, style, shot type, presence, pose, traits) is read right in the
+    /// originals and in the reconstructions.
     Tokenizer(EvalTokenizerArgs),
     /// How well an identity encoder recognises characters it never saw: each keyframe face
     /// of the split is matched to the nearest portrait (cosine), among its film's cast and
@@ -169,6 +171,12 @@ pub struct EvalTokenizerArgs {
     /// Seed of the sampling noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// An evaluator's model directory (`train evaluator`): read the originals and their
+    /// reconstructions with it and report, per attribute (place, time, style, shot type,
+    /// presence, pose, each identity trait), how often each is read right, so the table says
+    /// which labels survive tokenizing.
+    #[arg(long)]
+    evaluator: Option<PathBuf>,
     /// Output directory.
     #[arg(long, short, default_value = "runs/eval-tokenizer")]
     out: PathBuf,
@@ -224,7 +232,9 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
         ProgressStyle::with_template("reading {bar:30} {pos}/{len} keyframes, {eta} left")
             .expect("a valid template"),
     );
-    let accuracies = evaluate_evaluator(&model, &dataset, |n| progress.inc(n as u64))?;
+    let every: Vec<usize> = (0..dataset.len()).collect();
+    let accuracies =
+        evaluate_evaluator(&model, &dataset, &every, None, |n| progress.inc(n as u64))?;
     progress.finish_and_clear();
     let report = json!({
         "model": args.model,
@@ -388,6 +398,21 @@ fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
             model.config().image_size
         );
     }
+    let evaluator = match &args.evaluator {
+        Some(dir) => {
+            let evaluator = load_trained(dir, "evaluator", Evaluator::load)?;
+            if evaluator.config().image_size != model.config().image_size {
+                bail!(
+                    "{}: the evaluator reads {} px keyframes but the tokenizer makes {} px",
+                    dir.display(),
+                    evaluator.config().image_size,
+                    model.config().image_size
+                );
+            }
+            Some(evaluator)
+        }
+        None => None,
+    };
     let count = args.count.min(dataset.len());
     let indices: Vec<usize> = (0..count).map(|i| i * dataset.len() / count).collect();
     let originals = indices
@@ -413,6 +438,15 @@ fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
     let seconds = started.elapsed().as_secs_f64();
 
     let scores = score(&originals, &reconstructions)?;
+    let labels = match &evaluator {
+        Some(evaluator) => {
+            let read =
+                |pictures| evaluate_evaluator(evaluator, &dataset, &indices, pictures, |_| {});
+            let (on_originals, on_reconstructions) = (read(None)?, read(Some(&reconstructions))?);
+            Some(label_survival(&on_originals, &on_reconstructions))
+        }
+        None => None,
+    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let names: Vec<String> = indices
@@ -439,6 +473,8 @@ fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
         "psnr": scores.psnr,
         "ssim": scores.ssim,
         "pictures": scores.pictures,
+        "evaluator": args.evaluator,
+        "labels": labels,
     });
     let report_path = write_report(&args.out, &report)?;
     println!(
@@ -452,7 +488,51 @@ fn tokenizer(args: EvalTokenizerArgs) -> anyhow::Result<ExitCode> {
         report_path.display(),
         sheet.display()
     );
+    if let Some(labels) = &labels {
+        println!(
+            "labels read right by the evaluator:\n| attribute | cases | originals | reconstructions |\n| --- | ---: | ---: | ---: |"
+        );
+        let percent =
+            |share: Option<f64>| share.map_or("–".to_owned(), |s| format!("{:.1} %", 100.0 * s));
+        for label in labels {
+            println!(
+                "| {} | {} | {} | {} |",
+                label.attribute,
+                label.cases,
+                percent(label.originals),
+                percent(label.reconstructions)
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often the evaluator reads one attribute right in the original keyframes and in
+/// their reconstructions.
+#[derive(serde::Serialize)]
+struct LabelSurvival {
+    attribute: String,
+    cases: usize,
+    /// `None` where the attribute had no case (a trait no measured keyframe shows).
+    originals: Option<f64>,
+    reconstructions: Option<f64>,
+}
+
+fn label_survival(
+    originals: &[AttributeAccuracy],
+    reconstructions: &[AttributeAccuracy],
+) -> Vec<LabelSurvival> {
+    let share = |a: &AttributeAccuracy| (a.cases > 0).then_some(a.accuracy);
+    originals
+        .iter()
+        .zip(reconstructions)
+        .map(|(o, r)| LabelSurvival {
+            attribute: o.attribute.clone(),
+            cases: o.cases,
+            originals: share(o),
+            reconstructions: share(r),
+        })
+        .collect()
 }
 
 #[derive(Args)]

@@ -138,6 +138,65 @@ fn train_resume_tokenize_and_reconstruct() {
     assert!((-1.0..=1.0).contains(&ssim), "{ssim}");
     assert!(scores["psnr"].as_f64().unwrap() > 0.0);
     assert!(dir.path().join("eval/reconstructions.png").is_file());
+
+    // With an evaluator, which labels survive reconstruction: read on every test keyframe
+    // (one film of four), the originals' column is exactly `eval evaluator`'s accuracy.
+    ok(moviedreamer(&[
+        "train",
+        "evaluator",
+        "--data",
+        &path("data"),
+        "--preset",
+        "micro",
+        "--out",
+        &path("evaluator"),
+    ]));
+    ok(moviedreamer(&[
+        "eval",
+        "evaluator",
+        "--data",
+        &path("data"),
+        "--model",
+        &path("evaluator/model"),
+        "-o",
+        &path("eval-evaluator"),
+    ]));
+    let out = ok(moviedreamer(&[
+        "eval",
+        "tokenizer",
+        "--data",
+        &path("data"),
+        "--model",
+        &model,
+        "--count",
+        "4",
+        "--steps",
+        "3",
+        "--evaluator",
+        &path("evaluator/model"),
+        "-o",
+        &path("eval-labels"),
+    ]));
+    assert!(
+        out.contains("| attribute | cases | originals | reconstructions |"),
+        "{out}"
+    );
+    let read = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(file)).unwrap()).unwrap()
+    };
+    let labels = read("eval-labels/scores.json")["labels"].clone();
+    let accuracy = read("eval-evaluator/scores.json")["accuracy"].clone();
+    let (labels, accuracy) = (labels.as_array().unwrap(), accuracy.as_array().unwrap());
+    assert_eq!(labels.len(), accuracy.len());
+    for (label, reference) in labels.iter().zip(accuracy) {
+        assert_eq!(label["attribute"], reference["attribute"]);
+        assert_eq!(label["cases"], reference["cases"]);
+        if reference["cases"] != 0 {
+            assert_eq!(label["originals"], reference["accuracy"], "{label}");
+            let share = label["reconstructions"].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&share), "{label}");
+        }
+    }
     let wrong_split = moviedreamer(&[
         "eval",
         "tokenizer",

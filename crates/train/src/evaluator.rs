@@ -11,6 +11,7 @@ use std::path::Path;
 
 use candle_core::{D, Device, Tensor};
 use candle_nn::VarMap;
+use image::RgbImage;
 use moviedreamer_models::evaluator::{Attribute, Evaluator, EvaluatorConfig, Reading};
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::ops::masked_cross_entropy;
@@ -24,7 +25,8 @@ use crate::data::labels::{
     LOCATION_CLASSES, POSE_CLASSES, SHOT_TYPE_CLASSES, SLOT_CLASSES, STYLE_CLASSES, TIME_CLASSES,
 };
 use crate::data::{
-    Augment, BatchPosition, KeyframeDataset, KeyframeLabels, load_batch, training_batches,
+    Augment, BatchPosition, KeyframeDataset, KeyframeLabels, load_batch, to_tensor,
+    training_batches,
 };
 use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
@@ -317,12 +319,29 @@ impl Tally {
     }
 }
 
-/// Reads every keyframe of `dataset` (unaugmented) and scores each attribute.
+/// Keyframes read at once by [`evaluate_evaluator`].
+const READ_BATCH: usize = 64;
+
+/// Reads the keyframes of `dataset` at `indices` (unaugmented) and scores each attribute
+/// against their labels.
+///
+/// With `pictures` (one per index), it reads those instead of the dataset's keyframes, still
+/// scored against the dataset's labels: how many labels survive a tokenizer's
+/// reconstruction, for instance.
 pub fn evaluate_evaluator(
     model: &Evaluator,
     dataset: &KeyframeDataset,
+    indices: &[usize],
+    pictures: Option<&[RgbImage]>,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<AttributeAccuracy>, TrainingError> {
+    if let Some(pictures) = pictures {
+        assert_eq!(
+            pictures.len(),
+            indices.len(),
+            "one picture per keyframe index"
+        );
+    }
     let names: Vec<String> = SCENE
         .iter()
         .map(|(n, _)| n.to_string())
@@ -330,15 +349,18 @@ pub fn evaluate_evaluator(
         .chain(TRAIT_NAMES.iter().map(|n| n.to_string()))
         .collect();
     let mut tallies = vec![Tally::default(); names.len()];
-    let indices: Vec<usize> = (0..dataset.len()).collect();
-    for chunk in indices.chunks(64) {
-        let (images, labels) = load_batch(
+    for (chunk_index, chunk) in indices.chunks(READ_BATCH).enumerate() {
+        let (mut images, labels) = load_batch(
             dataset,
             chunk,
             &Augment::NONE,
             &mut ChaCha8Rng::seed_from_u64(0),
             &Device::Cpu,
         )?;
+        if let Some(pictures) = pictures {
+            let start = chunk_index * READ_BATCH;
+            images = to_tensor(&pictures[start..start + chunk.len()], &Device::Cpu)?;
+        }
         let reading = model.forward(&images, false)?;
         let argmax = |t: &Tensor| -> candle_core::Result<Vec<u32>> {
             let classes = t.dim(D::Minus1)?;
