@@ -1,13 +1,17 @@
 //! Planning a whole film, keyframe after keyframe, at flat time and memory per keyframe.
 //!
-//! For each shot the planner sees the prefix (style and cast, always) and the last
-//! `window − 1` planned keyframes, exactly the windows it was trained on. The window is
-//! encoded once: a whole-keyframe planner reads the shot's tokens off its query rows in
-//! that pass; a token-by-token one keeps the per-layer key/value caches and predicts the
-//! positions one at a time, each costing one row of attention. Texts are encoded once
-//! each, as their shot enters the window. Only the window's keyframes are held, and each
-//! finished keyframe is handed to the caller, so a film of 10,000 shots needs no more
-//! memory than one of 20.
+//! For each shot the planner sees the prefix (style and cast, always) and the planned
+//! keyframes of its window before it. A window starts at a fixed shot and grows a shot at a
+//! time, so the keys and values of everything already in it are kept (per-layer caches) and
+//! each keyframe costs only its new rows: the keyframe before's tokens, the shot's header and
+//! its queries. When a window would hold more than `window − 1` keyframes, a new one starts
+//! with the last half of them, from a kept cache of the prefix. Training predicts every shot
+//! of a window from the shots before it in the window, so each of these histories is one it
+//! was trained on. A whole-keyframe planner reads the shot's tokens off its query rows; a
+//! token-by-token one predicts the positions one at a time, each costing one row. Texts are
+//! encoded once each, as their shot enters a window. Only the window's keyframes are held,
+//! and each finished keyframe is handed to the caller, so a film of 10,000 shots needs no
+//! more memory than one of 20.
 
 use std::collections::VecDeque;
 
@@ -56,9 +60,23 @@ impl Planner {
             .chain(film.cast.iter().map(|c| c.text.as_slice()))
             .collect();
         let prefix_texts = self.text_rows(&prefix, false, device)?;
+        let prefix_rows = prefix.len() + film.cast.len() * cfg.face_tokens;
         let mut shot_texts: VecDeque<Tensor> = VecDeque::with_capacity(cfg.window);
         let mut history: VecDeque<Tensor> = VecDeque::with_capacity(cfg.window);
+        // The prefix's keys and values, made once; the current window's; and how many rows
+        // of the window the latter hold.
+        let mut prefix_caches: Option<Vec<KvCache>> = None;
+        let mut caches = Vec::new();
+        let mut cached = 0;
         for shot in 0..film.shots.len() {
+            if history.len() > kept {
+                // A new window, with the last half of the history kept.
+                while history.len() > kept / 2 {
+                    history.pop_front();
+                    shot_texts.pop_front();
+                }
+                cached = 0;
+            }
             let start = shot - history.len();
             shot_texts.push_back(self.text_rows(
                 &[film.shots[shot].text.as_slice()],
@@ -84,20 +102,39 @@ impl Planner {
             };
             let (x, layout) =
                 self.embed(&window, Some(texts), None::<&mut rand_chacha::ChaCha8Rng>)?;
-            let mut caches = vec![KvCache::new(); self.blocks.len()];
-            let hidden = self.run_cached(&x, &mut caches)?;
+            if cached == 0 {
+                let prefix = match &prefix_caches {
+                    Some(prefix) => prefix.clone(),
+                    None => {
+                        let mut prefix = vec![KvCache::new(); self.blocks.len()];
+                        self.run_cached(&x.narrow(1, 0, prefix_rows)?, &mut prefix)?;
+                        prefix_caches.insert(prefix).clone()
+                    }
+                };
+                caches = prefix;
+                cached = prefix_rows;
+            }
+            // Only the rows the caches do not hold yet go through the blocks.
+            let new_rows = layout.len() - cached;
+            let hidden = self.run_cached(&x.narrow(1, cached, new_rows)?, &mut caches)?;
+            let first_new = cached as u32;
+            cached = layout.len();
             let keyframe = if cfg.whole_keyframes {
                 // The shot's queries are the last rows: the whole keyframe in one pass.
-                let from = &layout.predict_from[layout.predict_from.len() - cfg.positions()..];
-                self.next_tokens(&self.outputs(&hidden, from, false)?, rng)?
+                let from: Vec<u32> = layout.predict_from
+                    [layout.predict_from.len() - cfg.positions()..]
+                    .iter()
+                    .map(|&row| row - first_new)
+                    .collect();
+                self.next_tokens(&self.outputs(&hidden, &from, false)?, rng)?
             } else {
-                let last = layout.len() as u32 - 1;
-                let outputs = self.outputs(&hidden, &[last], false)?;
+                let outputs = self.outputs(&hidden, &[new_rows as u32 - 1], false)?;
                 let mut next = self.next_tokens(&outputs, rng)?;
                 let mut tokens = vec![next.clone()];
                 for _ in 1..cfg.positions() {
                     let x = (self.visual_in.forward(&next)? + &visual_role)?.unsqueeze(0)?;
                     let hidden = self.run_cached(&x, &mut caches)?;
+                    cached += 1;
                     let outputs = self.outputs(&hidden, &[0], false)?;
                     next = self.next_tokens(&outputs, rng)?;
                     tokens.push(next.clone());
@@ -107,10 +144,6 @@ impl Planner {
             let tokens = keyframe.reshape((cfg.tokens, cfg.token_dim))?;
             on_keyframe(shot, self.denormalise(&tokens)?)?;
             history.push_back(keyframe);
-            if history.len() > kept {
-                history.pop_front();
-                shot_texts.pop_front();
-            }
         }
         Ok(())
     }
@@ -163,17 +196,19 @@ mod tests {
         keyframes
     }
 
-    /// Plans ten shots with a window of four (the window slides six times) and checks each
-    /// keyframe against teacher forcing on the planner's own output, in the same window.
+    /// Plans ten shots with a window of four (two new windows start on the way) and checks
+    /// each keyframe against teacher forcing on the planner's own output, in the same
+    /// window: the cached rows are exactly what a whole pass over the window computes.
     fn assert_planning_equals_teacher_forcing(planner: &Planner) {
         let cfg = planner.config();
         let film = film(10, 6);
         let keyframes = planned(planner, &film, 0);
         assert_eq!(keyframes.len(), 10);
         assert_eq!(keyframes[0].dims(), &[cfg.tokens, cfg.token_dim]);
-        // The windows generation used: shots 0..1, 0..2, 0..3, 0..4, 1..5, …, 6..10.
+        // The windows generation used: 0..1 growing to 0..4, then 3..5 (the last of the
+        // three keyframes before kept) growing to 3..7, then 6..8 to 6..10.
         for shot in 0..10usize {
-            let start = (shot + 1).saturating_sub(4);
+            let start = [0, 0, 0, 0, 3, 3, 3, 6, 6, 6][shot];
             let tokens = Tensor::stack(&keyframes[start..=shot], 0).unwrap();
             let forced = planner
                 .teacher_forced_predictions(

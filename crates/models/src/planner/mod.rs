@@ -6,7 +6,8 @@
 //! embeddings ([`crate::identity`]) projected to a few face tokens, visual tokens through a
 //! linear projection of the tokenizer's (normalised) tokens. The head regresses the next
 //! visual token with an MSE plus cosine loss. [`prompt`] fixes the sequence layout;
-//! [`generate`] plans long films with a sliding window at flat memory.
+//! [`generate`] plans long films window by window at flat memory, reusing each window's
+//! key/value caches.
 
 pub mod diffusion_head;
 pub mod generate;
