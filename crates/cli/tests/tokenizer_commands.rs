@@ -113,25 +113,31 @@ fn train_resume_tokenize_and_reconstruct() {
     assert!(dir.path().join("recon/000-000000.png").is_file());
 
     // Reconstruction quality on held-out keyframes, reported as numbers and a sheet.
-    let out = ok(moviedreamer(&[
-        "eval",
-        "tokenizer",
-        "--data",
-        &path("data"),
-        "--model",
-        &model,
-        "--count",
-        "3",
-        "--steps",
-        "3",
-        "-o",
-        &path("eval"),
-    ]));
+    let eval_tokenizer = |count: &str, out: &str, extra: &[&str]| {
+        let (data, out) = (path("data"), path(out));
+        let mut args = vec![
+            "eval",
+            "tokenizer",
+            "--data",
+            &data,
+            "--model",
+            &model,
+            "--count",
+            count,
+            "--steps",
+            "3",
+            "-o",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        ok(moviedreamer(&args))
+    };
+    let read = |file: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(file)).unwrap()).unwrap()
+    };
+    let out = eval_tokenizer("3", "eval", &[]);
     assert!(out.contains("3 test keyframes: PSNR"), "{out}");
-    let scores: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("eval/scores.json")).unwrap(),
-    )
-    .unwrap();
+    let scores = read("eval/scores.json");
     assert_eq!(scores["keyframes"], 3);
     assert_eq!(scores["pictures"].as_array().unwrap().len(), 3);
     let ssim = scores["ssim"].as_f64().unwrap();
@@ -161,29 +167,12 @@ fn train_resume_tokenize_and_reconstruct() {
         "-o",
         &path("eval-evaluator"),
     ]));
-    let out = ok(moviedreamer(&[
-        "eval",
-        "tokenizer",
-        "--data",
-        &path("data"),
-        "--model",
-        &model,
-        "--count",
-        "4",
-        "--steps",
-        "3",
-        "--evaluator",
-        &path("evaluator/model"),
-        "-o",
-        &path("eval-labels"),
-    ]));
+    let evaluator = path("evaluator/model");
+    let out = eval_tokenizer("4", "eval-labels", &["--evaluator", &evaluator]);
     assert!(
         out.contains("| attribute | cases | originals | reconstructions |"),
         "{out}"
     );
-    let read = |file: &str| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join(file)).unwrap()).unwrap()
-    };
     let labels = read("eval-labels/scores.json")["labels"].clone();
     let accuracy = read("eval-evaluator/scores.json")["accuracy"].clone();
     let (labels, accuracy) = (labels.as_array().unwrap(), accuracy.as_array().unwrap());
