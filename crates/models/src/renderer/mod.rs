@@ -10,10 +10,13 @@
 //! the identity embedding of the character standing there, or a learned "nobody" token, plus
 //! the slot's position; and one costume token per slot, from the character's full-body
 //! picture by a small encoder trained with it ([`costume`]), or a learned "no costume" token.
+//! The same tokens are also laid on the patches where their slot stands ([`SlotMaps`]), so
+//! a patch need not learn from attention alone whose figure it draws.
 //! It is fine-tuned on planner-predicted tokens paired with the true keyframes. Tokens and identities are dropped independently in training, so at sampling
 //! each has its own guidance scale ([`run_guided_sampler`]: tokens first, then identities).
 
 mod costume;
+mod slot_maps;
 
 use std::path::Path;
 
@@ -36,6 +39,7 @@ use crate::planner::prompt::SLOTS;
 use crate::tokenizer::{AUTOENCODER, Canvas, Decoder, TokenizerConfig};
 
 pub use costume::{CostumeEncoder, fit_square};
+pub use slot_maps::SlotMaps;
 
 /// Sizes and training settings of a renderer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +55,10 @@ pub struct RendererConfig {
     /// conditioning (renderers made before it).
     #[serde(default)]
     pub costume_size: usize,
+    /// Whether each slot's identity and costume tokens are also added to the patches where
+    /// the slot stands ([`SlotMaps`]); false in renderers made before them.
+    #[serde(default)]
+    pub slot_maps: bool,
 }
 
 impl RendererConfig {
@@ -61,6 +69,7 @@ impl RendererConfig {
             identity_dim,
             identity_dropout: 0.1,
             costume_size: tokenizer.image_size / 2,
+            slot_maps: true,
         }
     }
 }
@@ -179,6 +188,7 @@ pub struct Renderer {
     slot_positions: Tensor,
     nobody: Tensor,
     costume: Option<Costumes>,
+    slot_maps: Option<SlotMaps>,
     null_identities: Tensor,
     schedule: NoiseSchedule,
 }
@@ -216,6 +226,13 @@ impl Renderer {
             None
         };
         let context_tokens = SLOTS * (1 + usize::from(costume.is_some()));
+        let slot_maps = if config.slot_maps {
+            let (_, side) = config.tokenizer.canvas();
+            let grid = side / config.tokenizer.decoder_patch;
+            Some(SlotMaps::new(grid, dim, ids.pp("slot_maps"))?)
+        } else {
+            None
+        };
         Ok(Renderer {
             config: config.clone(),
             canvas: Canvas::new(&config.tokenizer, vb.clone())?,
@@ -224,6 +241,7 @@ impl Renderer {
             slot_positions: ids.get_with_hints((1, SLOTS, dim), "slot_positions", SMALL)?,
             nobody: ids.get_with_hints((1, 1, dim), "nobody", SMALL)?,
             costume,
+            slot_maps,
             null_identities: ids.get_with_hints((1, context_tokens, dim), "null", SMALL)?,
             schedule: NoiseSchedule::new(&config.tokenizer.schedule)?,
         })
@@ -316,11 +334,11 @@ impl Renderer {
         )?;
         let noise = randn(rng, images.shape(), device)?;
         let noisy = self.schedule.add_noise(images, &noise, &timesteps)?;
-        let prediction = self.decoder.forward_decoupled(
+        let prediction = self.denoise(
             &noisy,
             &timesteps.to_dtype(DType::F32)?,
             &tokens,
-            Some(&context),
+            &context,
             true,
         )?;
         let target = self.schedule.target(
@@ -404,9 +422,36 @@ impl Renderer {
             |input, timesteps, levels| {
                 let tokens = conditions_by_level(tokens, &null_tokens, 1, levels)?;
                 let context = conditions_by_level(&context, &self.null_identities, 2, levels)?;
-                self.decoder
-                    .forward_decoupled(input, timesteps, &tokens, Some(&context), false)
+                self.denoise(input, timesteps, &tokens, &context, false)
             },
+        )
+    }
+
+    /// One pass of the decoder on `noisy` canvases given the tokens and the identity
+    /// context (each real or its null), which the slot maps, if any, also lay on the patches.
+    fn denoise(
+        &self,
+        noisy: &Tensor,
+        timesteps: &Tensor,
+        tokens: &Tensor,
+        context: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let patch_bias = match &self.slot_maps {
+            Some(maps) => Some(maps.patch_bias(&context.broadcast_as((
+                noisy.dim(0)?,
+                context.dim(1)?,
+                context.dim(2)?,
+            ))?)?),
+            None => None,
+        };
+        self.decoder.forward_decoupled(
+            noisy,
+            timesteps,
+            tokens,
+            Some(context),
+            patch_bias.as_ref(),
+            train,
         )
     }
 }

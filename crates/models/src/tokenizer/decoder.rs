@@ -134,23 +134,28 @@ impl Decoder {
         tokens: &Tensor,
         train: bool,
     ) -> Result<Tensor> {
-        self.forward_decoupled(noisy, timesteps, tokens, None, train)
+        self.forward_decoupled(noisy, timesteps, tokens, None, None, train)
     }
 
     /// [`forward`](Self::forward) with the decoupled context (batch, its tokens,
-    /// context_dim) read by every block, for a decoder built with one.
+    /// context_dim) read by every block, for a decoder built with one, and a value per
+    /// patch (batch, patches, decoder width) added to the patch embeddings.
     pub fn forward_decoupled(
         &self,
         noisy: &Tensor,
         timesteps: &Tensor,
         tokens: &Tensor,
         decoupled: Option<&Tensor>,
+        patch_bias: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor> {
         let mut x = self
             .embed
             .forward(&patchify(noisy, self.patch)?)?
             .broadcast_add(&self.positions)?;
+        if let Some(bias) = patch_bias {
+            x = (x + bias)?;
+        }
         let coarse = match &self.coarse {
             Some(coarse) => {
                 let canvas = coarse.decoder.forward(tokens, train)?;
