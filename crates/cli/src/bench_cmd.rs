@@ -664,12 +664,12 @@ fn markdown_table(
         .map(|a| a.replace('_', " "))
         .collect();
     table.push_str(&format!(
-        "| row | {} | presence F1 | identity accuracy | costume accuracy | identity consistency | Fréchet distance | s / keyframe |\n",
+        "| row | {} | presence F1 | identity accuracy | costume accuracy | identity consistency | identity separation | Fréchet distance | s / keyframe |\n",
         adherence.join(" | ")
     ));
     table.push_str(&format!(
         "|---|{}\n",
-        "---:|".repeat(SCENE_ATTRIBUTES.len() + 6)
+        "---:|".repeat(SCENE_ATTRIBUTES.len() + 7)
     ));
     let costume = costume_traits();
     let percent = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{:.1} %", 100.0 * v));
@@ -683,7 +683,9 @@ fn markdown_table(
         cells.push(percent(mean(&|r| Some(r.scores.presence.f1))));
         cells.push(percent(mean(&|r| r.scores.identity_accuracy)));
         cells.push(percent(mean(&|r| r.scores.accuracy_of(&costume))));
-        cells.push(mean(&|r| r.scores.consistency).map_or("–".to_owned(), |c| format!("{c:.3}")));
+        let cosine = |c: f64| format!("{c:.3}");
+        cells.push(mean(&|r| r.scores.consistency).map_or("–".to_owned(), cosine));
+        cells.push(mean(&|r| r.scores.identity_separation).map_or("–".to_owned(), cosine));
         cells.push(frechet.map_or("–".to_owned(), |d| format!("{d:.3}")));
         cells.push(mean(&|r| r.seconds_per_keyframe).map_or("–".to_owned(), |s| format!("{s:.3}")));
         table.push_str(&format!("| {} | {} |\n", row.name(), cells.join(" | ")));

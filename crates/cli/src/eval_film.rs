@@ -305,6 +305,10 @@ pub(crate) fn metric_rows(scores: &FilmScores) -> Vec<(String, String)> {
         "identity consistency (cosine)".to_owned(),
         optional(scores.consistency, &|c| format!("{c:.3}")),
     ));
+    rows.push((
+        "identity separation (consistency less the cosine between different characters)".to_owned(),
+        optional(scores.identity_separation, &|c| format!("{c:.3}")),
+    ));
     for bucket in &scores.consistency_by_distance {
         let range =
             distance_bucket_name(bucket.from, bucket.to.unwrap_or(usize::MAX)).replace('-', "–");

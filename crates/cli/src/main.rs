@@ -91,8 +91,9 @@ enum Command {
     ///
     /// Rows: ground truth, full MovieDreamer, no history, no face embeddings in the
     /// script, no identity-preserving rendering, oracle (true tokens rendered). Columns:
-    /// adherence per scene attribute, presence F1, identity accuracy and consistency,
-    /// seconds per keyframe. Writes OUT/bench.md and OUT/bench.json; rerun the same command
+    /// adherence per scene attribute, presence F1, identity accuracy, consistency and
+    /// separation (consistency less the likeness between different characters), seconds
+    /// per keyframe. Writes OUT/bench.md and OUT/bench.json; rerun the same command
     /// to continue an interrupted bench.
     Bench(bench_cmd::BenchArgs),
 }

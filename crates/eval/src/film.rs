@@ -16,6 +16,10 @@
 //! - **Identity consistency**: the cosine between the evaluator's identity embeddings of one
 //!   character in two shots, over every pair of shots that ask for it, overall and by how far
 //!   apart the two shots are (a film that forgets its characters decays with distance).
+//! - **Identity separation**: that consistency less the mean cosine between two *different*
+//!   characters in two shots. Consistency alone rewards sameness: a renderer that draws
+//!   every figure alike scores well on it while telling nobody apart. Separation is high only
+//!   when a character looks like itself and unlike the others.
 //!
 //! A character the evaluator does not see in its slot is missed: its traits count as read
 //! wrong, and every pair of shots it belongs to scores 0. Otherwise a film that draws
@@ -143,6 +147,13 @@ pub struct FilmScores {
     pub consistency: Option<f64>,
     /// The same by distance between the shots (ranges with no pair left out).
     pub consistency_by_distance: Vec<ConsistencyAtDistance>,
+    /// Mean cosine between two different characters' embeddings in two different shots,
+    /// over all such pairs (a missed one scores 0, as in [`Self::consistency`]); `None`
+    /// when the film has no such pair.
+    pub cross_character_cosine: Option<f64>,
+    /// [`Self::consistency`] less [`Self::cross_character_cosine`]: how much more alike
+    /// one character is to itself than to the others.
+    pub identity_separation: Option<f64>,
     /// Every character's every shot after its first, with the cosine to that first one, in
     /// shot order: how a likeness holds up along the film (the benchmark plots it against
     /// the shot index).
@@ -268,6 +279,18 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
             }
         }
     }
+    let (mut cross_pairs, mut cross_total) = (0usize, 0.0f64);
+    for (i, (_, seen)) in appearances.iter().enumerate() {
+        for (_, others) in &appearances[i + 1..] {
+            for a in seen {
+                for b in others.iter().filter(|b| b.shot != a.shot) {
+                    cross_pairs += 1;
+                    cross_total += a.similarity(b);
+                }
+            }
+        }
+    }
+    let cross_character_cosine = (cross_pairs > 0).then(|| cross_total / cross_pairs as f64);
     let mut reappearances: Vec<Reappearance> = appearances
         .iter()
         .flat_map(|(_, seen)| {
@@ -284,6 +307,7 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
         .iter()
         .fold((0, 0), |(a, r), c| (a + c.asked, r + c.right));
     let total: f64 = buckets.iter().map(|b| b.1).sum();
+    let consistency = (pairs > 0).then(|| total / pairs as f64);
 
     Ok(FilmScores {
         shots,
@@ -295,7 +319,7 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
         },
         identity_accuracy: (traits_asked > 0).then(|| share(traits_right, traits_asked)),
         trait_cases,
-        consistency: (pairs > 0).then(|| total / pairs as f64),
+        consistency,
         consistency_by_distance: DISTANCE_BUCKETS
             .iter()
             .zip(buckets)
@@ -307,6 +331,8 @@ pub fn score_film(expected: &[ExpectedShot], read: &[ReadShot]) -> Result<FilmSc
                 cosine: sum / pairs as f64,
             })
             .collect(),
+        cross_character_cosine,
+        identity_separation: consistency.zip(cross_character_cosine).map(|(c, x)| c - x),
         reappearances,
     })
 }
@@ -436,6 +462,10 @@ mod tests {
             (2, Some(4), 1)
         );
         assert!((by_distance[1].cosine - 1.0).abs() < 1e-6);
+        // bo (shot 0, [0, 1]) against ana in the other shots: missed in 1 (0), [1, 0] in
+        // 2 (0); so separation is the consistency itself.
+        assert_eq!(scores.cross_character_cosine, Some(0.0));
+        assert!((scores.identity_separation.unwrap() - 1.0 / 3.0).abs() < 1e-6);
         // ana again in shot 1 (missed) and in shot 2 (the same as in shot 0).
         let again: Vec<(usize, f64)> = scores
             .reappearances
@@ -459,6 +489,7 @@ mod tests {
         assert_eq!(scores.identity_accuracy, None);
         assert_eq!(scores.consistency, None);
         assert!(scores.consistency_by_distance.is_empty());
+        assert_eq!(scores.identity_separation, None);
         assert!(scores.reappearances.is_empty());
         // Nobody asked and nobody read: presence is perfect.
         assert_eq!(scores.presence.f1, 1.0);
@@ -479,6 +510,41 @@ mod tests {
                 .contains("3 traits asked for ana but 2 read"),
             "{error}"
         );
+    }
+
+    /// Two characters in two shots each, every figure read with the embedding `draw(id)`.
+    fn two_characters_twice(draw: impl Fn(&str) -> [f32; 2]) -> FilmScores {
+        let shot = ExpectedShot {
+            scene: [0; 4],
+            slots: [character("ana", &[1]), None, character("bo", &[2])],
+        };
+        let read = ReadShot {
+            scene: [0; 4],
+            slots: [
+                slot(true, &[1], &draw("ana")),
+                empty(),
+                slot(true, &[2], &draw("bo")),
+            ],
+        };
+        score_film(&[shot.clone(), shot], &[read.clone(), read]).unwrap()
+    }
+
+    #[test]
+    fn separation_tells_a_film_of_lookalikes_from_one_of_distinct_characters() {
+        let near = |value: Option<f64>, want: f64| (value.unwrap() - want).abs() < 1e-6;
+        let lookalikes = two_characters_twice(|_| [1.0, 0.0]);
+        assert!(near(lookalikes.consistency, 1.0));
+        assert!(near(lookalikes.cross_character_cosine, 1.0));
+        assert!(near(lookalikes.identity_separation, 0.0));
+
+        let distinct = two_characters_twice(|id| match id {
+            "ana" => [1.0, 0.0],
+            _ => [0.6, 0.8],
+        });
+        assert!(near(distinct.consistency, 1.0));
+        // ana (shot 0) with bo (shot 1) and bo (shot 0) with ana (shot 1); not within a shot.
+        assert!(near(distinct.cross_character_cosine, 0.6));
+        assert!(near(distinct.identity_separation, 0.4));
     }
 
     #[test]

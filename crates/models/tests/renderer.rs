@@ -79,8 +79,10 @@ fn mean_loss(
 
 #[test]
 fn every_weight_gets_a_gradient() {
+    // With the figures weighted, so the weighted loss is the one checked.
     let config = RendererConfig {
         identity_dropout: 0.5,
+        figure_loss_weight: 2.0,
         tokenizer: TokenizerConfig {
             token_dropout: 0.5,
             ..TokenizerConfig::micro()

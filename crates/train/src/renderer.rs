@@ -78,6 +78,10 @@ pub struct RendererTraining {
     /// another keyframe of the film where they appear), so the renderer learns costumes
     /// from pictures and also renders characters without one.
     pub costume_share: f64,
+    /// Extra loss weight on the columns where characters stand
+    /// (`RendererConfig::figure_loss_weight`); 0 weighs every pixel alike.
+    #[serde(default)]
+    pub figure_loss_weight: f64,
     /// Seed of the data order, the token choice, the noise and the timesteps.
     pub seed: u64,
 }
@@ -104,6 +108,7 @@ impl RendererTraining {
             face_views: true,
             identity_dropout: 0.1,
             costume_share: 0.5,
+            figure_loss_weight: 0.0,
             seed: 0,
         };
         match name {
@@ -193,6 +198,7 @@ pub fn train_renderer(
     // The renderer, its decoder taken from the tokenizer; optimiser, average, schedule.
     let model_config = RendererConfig {
         identity_dropout: settings.identity_dropout,
+        figure_loss_weight: settings.figure_loss_weight,
         ..RendererConfig::for_tokenizer(tokenizer.config(), identity.config().embed_dim)
     };
     let appearances = appearances(&keyframes);

@@ -59,23 +59,34 @@ impl SlotMaps {
     }
 }
 
-/// A soft column per slot over the thirds of the frame (1, grid × grid, slots), the same in
-/// every row, rows of patches in raster order.
-fn column_prior(grid: usize, device: &Device) -> Result<Tensor> {
-    let centres: Vec<f64> = (0..SLOTS)
-        .map(|slot| (slot as f64 + 0.5) / SLOTS as f64)
-        .collect();
-    let mut values = Vec::with_capacity(grid * grid * SLOTS);
-    for _row in 0..grid {
-        for column in 0..grid {
-            let x = (column as f64 + 0.5) / grid as f64;
-            for centre in &centres {
-                let z = (x - centre) / COLUMN_WIDTH;
-                values.push((-0.5 * z * z).exp() as f32);
-            }
+/// A soft column per slot over the thirds of a frame `width` columns wide (width, slots):
+/// a Gaussian of each column's centre around the slot's, [`COLUMN_WIDTH`] wide.
+fn slot_columns(width: usize, device: &Device) -> Result<Tensor> {
+    let mut values = Vec::with_capacity(width * SLOTS);
+    for column in 0..width {
+        let x = (column as f64 + 0.5) / width as f64;
+        for slot in 0..SLOTS {
+            let centre = (slot as f64 + 0.5) / SLOTS as f64;
+            let z = (x - centre) / COLUMN_WIDTH;
+            values.push((-0.5 * z * z).exp() as f32);
         }
     }
-    Tensor::from_vec(values, (1, grid * grid, SLOTS), device)
+    Tensor::from_vec(values, (width, SLOTS), device)
+}
+
+/// Per keyframe, a weight per column of a frame `width` wide (batch, width): 1 plus
+/// `weight` times the soft columns of the slots where someone stands (`present`, (batch,
+/// slots), 1 or 0). The renderer's training loss uses it to weigh the figures.
+pub fn figure_weights(present: &Tensor, width: usize, weight: f64) -> Result<Tensor> {
+    let columns = slot_columns(width, present.device())?.t()?;
+    (present.matmul(&columns)? * weight)?.affine(1.0, 1.0)
+}
+
+/// [`slot_columns`] over a `grid` × `grid` canvas of patches (1, grid × grid, slots), the
+/// same in every row, rows of patches in raster order.
+fn column_prior(grid: usize, device: &Device) -> Result<Tensor> {
+    let columns = slot_columns(grid, device)?;
+    Tensor::cat(&vec![&columns; grid], 0)?.unsqueeze(0)
 }
 
 #[cfg(test)]
@@ -98,6 +109,17 @@ mod tests {
             assert!(middle[1] > middle[0] && middle[1] > middle[2], "{middle:?}");
             assert!(right[2] > right[1] && right[1] > right[0], "{right:?}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn figure_weights_rise_where_someone_stands_and_are_one_elsewhere() -> Result<()> {
+        // Keyframe 0: someone on the left; keyframe 1: nobody.
+        let present = Tensor::new(&[[1f32, 0.0, 0.0], [0.0, 0.0, 0.0]], &Device::Cpu)?;
+        let weights = figure_weights(&present, 12, 3.0)?.to_vec2::<f32>()?;
+        let (left, right) = (weights[0][1], weights[0][11]);
+        assert!(left > 3.0 && right < 1.01, "left {left}, right {right}");
+        assert!(weights[1].iter().all(|&w| w == 1.0), "{:?}", weights[1]);
         Ok(())
     }
 
