@@ -118,9 +118,14 @@ impl Manifest {
             )));
         }
         if existing.config != fresh.config || existing.seeds != fresh.seeds {
+            let mut changed = Vec::new();
+            differences("", &existing.config, &fresh.config, &mut changed);
+            if existing.seeds != fresh.seeds {
+                changed.push(format!("seeds {:?} → {:?}", existing.seeds, fresh.seeds));
+            }
             return Err(other(format!(
-                "this run was made with other settings: {} and seeds {:?}, not {} and {:?}",
-                existing.config, existing.seeds, fresh.config, fresh.seeds
+                "this run was made with other settings ({})",
+                changed.join("; ")
             )));
         }
         if existing.items.keys().ne(fresh.items.keys()) {
@@ -203,6 +208,43 @@ pub fn sha256_file(path: &Path) -> Result<String, PipelineError> {
         .collect())
 }
 
+/// The settings that differ between `old` and `new`, each as `path: old → new` (long
+/// values shortened), so a refused run says what changed rather than printing both whole.
+fn differences(
+    path: &str,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if let (Value::Object(a), Value::Object(b)) = (old, new) {
+        let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for key in keys {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            let missing = Value::Null;
+            differences(
+                &inner,
+                a.get(key).unwrap_or(&missing),
+                b.get(key).unwrap_or(&missing),
+                out,
+            );
+        }
+    } else if old != new {
+        let short = |v: &Value| {
+            let text = v.to_string();
+            match text.char_indices().nth(40) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text,
+            }
+        };
+        out.push(format!("{path}: {} → {}", short(old), short(new)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +277,24 @@ mod tests {
         assert_eq!(
             loaded.script_sha256,
             "152f6f6e12c83825d541fc650946a2d479475e3956a864c5df266652fc7a82d7"
+        );
+    }
+
+    #[test]
+    fn a_run_with_other_settings_is_refused_naming_what_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("film.yaml");
+        std::fs::write(&script, "title: x\n").unwrap();
+        let config = |bytes: u64| serde_json::json!({"steps": 20, "renderer": {"weights_bytes": bytes, "path": "m"}});
+        let seeds = BTreeMap::from([("render".to_owned(), 0)]);
+        let ids = || ["a".to_owned()];
+        Manifest::open_run(dir.path(), &script, config(1), seeds.clone(), ids()).unwrap();
+        let error = Manifest::open_run(dir.path(), &script, config(2), seeds, ids())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("renderer.weights_bytes: 1 → 2") && !error.contains("steps"),
+            "{error}"
         );
     }
 
