@@ -78,6 +78,11 @@ pub struct RendererTraining {
     /// another keyframe of the film where they appear), so the renderer learns costumes
     /// from pictures and also renders characters without one.
     pub costume_share: f64,
+    /// Of those full-body pictures, the share taken from the script's own (studio) picture
+    /// when it gives one, the rest cut from the film's keyframes. Generation always gets the
+    /// studio picture, drawn without the film's style; cuts carry the style.
+    #[serde(default = "half")]
+    pub studio_costume_share: f64,
     /// Extra loss weight on the columns where characters stand
     /// (`RendererConfig::figure_loss_weight`); 0 weighs every pixel alike.
     #[serde(default)]
@@ -108,6 +113,7 @@ impl RendererTraining {
             face_views: true,
             identity_dropout: 0.1,
             costume_share: 0.5,
+            studio_costume_share: 0.5,
             figure_loss_weight: 0.0,
             seed: 0,
         };
@@ -208,6 +214,7 @@ pub fn train_renderer(
         appearances: &appearances,
         studio: &studio,
         share: settings.costume_share,
+        studio_share: settings.studio_costume_share,
         size: model_config.costume_size as u32,
     });
     let varmap = VarMap::new();
@@ -276,6 +283,11 @@ pub fn train_renderer(
         }
     }
     Ok(session.finish(&model_config, &optimisation)?)
+}
+
+/// The default of [`RendererTraining::studio_costume_share`], as runs before it trained.
+fn half() -> f64 {
+    0.5
 }
 
 /// Which of the planner's tokens the renderer learns to render from.
@@ -509,6 +521,8 @@ struct CostumeSource<'a> {
     studio: &'a BTreeMap<(usize, String), RgbImage>,
     /// Share of present characters given a full-body picture.
     share: f64,
+    /// Of those, the share given the script's own picture where there is one.
+    studio_share: f64,
     /// Side of the pictures.
     size: u32,
 }
@@ -554,10 +568,11 @@ fn slot_identities(
                     .iter()
                     .filter(|(picture, _)| *picture != example.picture)
                     .collect();
-                // The script's own full-body picture half the time (what generation gets),
-                // else the body as another keyframe shows it.
-                if let Some(picture) = studio.filter(|_| others.is_empty() || rng.random_bool(0.5))
-                {
+                // The script's own full-body picture (what generation gets) for a share of
+                // them, else the body as another keyframe shows it.
+                if let Some(picture) = studio.filter(|_| {
+                    others.is_empty() || rng.random_bool(source.studio_share.clamp(0.0, 1.0))
+                }) {
                     costume = Some(picture.clone());
                 } else if !others.is_empty() {
                     let (picture, bbox) = others[rng.random_range(0..others.len())];
