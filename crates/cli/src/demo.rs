@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use moviedreamer_pipeline::PipelineError;
 use moviedreamer_script::load;
 
 use crate::generate_cmd::{self, GenerateArgs, Models};
@@ -83,7 +84,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let generate = GenerateArgs::with_defaults(&script_path, &models, &args.output, args.seed);
     let evaluator = Models::find(&models)?.evaluator;
-    if evaluator.is_dir() {
+    let made = if evaluator.is_dir() {
         generate_cmd::run(generate.scored_against(film))
     } else {
         println!(
@@ -91,5 +92,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             evaluator.display()
         );
         generate_cmd::run(generate)
-    }
+    };
+    // A demo run left by other models (the bundled ones change with the repository) is
+    // refused rather than mixed in; say so in the demo's own terms.
+    made.map_err(|err| {
+        let other_run = err
+            .chain()
+            .any(|e| matches!(e.downcast_ref(), Some(PipelineError::OtherRun { .. })));
+        if other_run {
+            err.context(format!(
+                "{} holds a demo film made with other models or settings (the bundled models \
+                 change with the repository); delete it to make the film again, or pass \
+                 --output DIR",
+                args.output.display()
+            ))
+        } else {
+            err
+        }
+    })
 }

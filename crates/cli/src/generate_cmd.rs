@@ -26,10 +26,10 @@ use moviedreamer_models::planner::generate::FULL_HISTORY;
 use moviedreamer_models::renderer::Renderer;
 use moviedreamer_models::text::Vocabulary;
 use moviedreamer_nn::checkpoint::{load_tensors, save_tensors};
-use moviedreamer_pipeline::manifest::sha256_file;
+use moviedreamer_pipeline::manifest::{setting_differences, sha256_file};
 use moviedreamer_pipeline::render::keyframe_path;
 use moviedreamer_pipeline::{
-    AnimateSettings, RenderSettings, Report, Shard, animate_shots, render_keyframes,
+    AnimateSettings, PipelineError, RenderSettings, Report, Shard, animate_shots, render_keyframes,
     write_atomically,
 };
 use moviedreamer_train::data::films::model_fingerprint;
@@ -251,6 +251,22 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             tokens
         }
         None => {
+            // A finished plan of other inputs is another run's: refuse it rather than
+            // overwrite it under that run's keyframes.
+            let plan_json = plan_path.with_extension("json");
+            if let Some(saved) = std::fs::read_to_string(&plan_json)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            {
+                return Err(PipelineError::OtherRun {
+                    path: plan_json,
+                    message: format!(
+                        "this run was planned from other inputs ({})",
+                        setting_differences(&saved, &plan_key).join("; ")
+                    ),
+                }
+                .into());
+            }
             let tokens = plan_film(
                 &planner,
                 &vocabulary,

@@ -62,4 +62,28 @@ fn with_models_the_demo_makes_the_bundled_film() {
     ] {
         assert!(dir.path().join("run").join(file).is_file(), "{file}");
     }
+
+    // The same run directory with another seed is another film: refused, saying what
+    // changed, and the film already there is left as it was (its plan included).
+    let plan = std::fs::read(dir.path().join("run/plan.safetensors")).unwrap();
+    let again = moviedreamer(&[
+        "demo",
+        "-o",
+        &path("run"),
+        "--models",
+        &path("models"),
+        "--seed",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("holds a demo film made with other models or settings")
+            && stderr.contains("seed: 0 → 1"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("run/plan.safetensors")).unwrap(),
+        plan
+    );
 }

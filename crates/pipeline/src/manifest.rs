@@ -118,8 +118,7 @@ impl Manifest {
             )));
         }
         if existing.config != fresh.config || existing.seeds != fresh.seeds {
-            let mut changed = Vec::new();
-            differences("", &existing.config, &fresh.config, &mut changed);
+            let mut changed = setting_differences(&existing.config, &fresh.config);
             if existing.seeds != fresh.seeds {
                 changed.push(format!("seeds {:?} → {:?}", existing.seeds, fresh.seeds));
             }
@@ -210,6 +209,13 @@ pub fn sha256_file(path: &Path) -> Result<String, PipelineError> {
 
 /// The settings that differ between `old` and `new`, each as `path: old → new` (long
 /// values shortened), so a refused run says what changed rather than printing both whole.
+pub fn setting_differences(old: &serde_json::Value, new: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    differences("", old, new, &mut out);
+    out
+}
+
+/// [`setting_differences`] under `path`, appended to `out`.
 fn differences(
     path: &str,
     old: &serde_json::Value,
