@@ -113,7 +113,9 @@ impl RendererTraining {
             face_views: true,
             identity_dropout: 0.1,
             costume_share: 0.5,
-            studio_costume_share: 0.5,
+            // Generation always gets the studio picture; training on cuts as well let the
+            // film's style leak in (docs/results/renderer.md, chain8 against chain6).
+            studio_costume_share: 1.0,
             figure_loss_weight: 0.0,
             seed: 0,
         };
@@ -285,7 +287,8 @@ pub fn train_renderer(
     Ok(session.finish(&model_config, &optimisation)?)
 }
 
-/// The default of [`RendererTraining::studio_costume_share`], as runs before it trained.
+/// The default of [`RendererTraining::studio_costume_share`] for settings written before it
+/// existed, as those runs trained.
 fn half() -> f64 {
     0.5
 }
