@@ -245,28 +245,24 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         "identity": model_fingerprint(&models.identity),
         "seed": args.seed,
     });
-    let tokens = match read_plan(&plan_path, &plan_key) {
-        Some(tokens) => {
+    let tokens = match saved_plan(&plan_path, &plan_key) {
+        SavedPlan::Same(tokens) => {
             bar.set_position(shots.len() as u64);
             tokens
         }
-        None => {
-            // A finished plan of other inputs is another run's: refuse it rather than
-            // overwrite it under that run's keyframes.
-            let plan_json = plan_path.with_extension("json");
-            if let Some(saved) = std::fs::read_to_string(&plan_json)
-                .ok()
-                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-            {
-                return Err(PipelineError::OtherRun {
-                    path: plan_json,
-                    message: format!(
-                        "this run was planned from other inputs ({})",
-                        setting_differences(&saved, &plan_key).join("; ")
-                    ),
-                }
-                .into());
+        // Another run's finished plan: refused rather than overwritten under that run's
+        // keyframes.
+        SavedPlan::Other(saved) => {
+            return Err(PipelineError::OtherRun {
+                path: plan_path.with_extension("json"),
+                message: format!(
+                    "this run was planned from other inputs ({})",
+                    setting_differences(&saved, &plan_key).join("; ")
+                ),
             }
+            .into());
+        }
+        SavedPlan::Missing => {
             let tokens = plan_film(
                 &planner,
                 &vocabulary,
@@ -433,12 +429,27 @@ pub(crate) fn check_guidance(flag: &str, scale: f64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The plan already in the run directory, if it was made from what `key` describes.
-fn read_plan(path: &Path, key: &serde_json::Value) -> Option<candle_core::Tensor> {
-    let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).ok()?).ok()?;
-    if &saved != key {
-        return None;
+/// What a run directory holds of a finished plan.
+enum SavedPlan {
+    /// The plan made from what the key describes: reused.
+    Same(candle_core::Tensor),
+    /// A plan made from other inputs (its key): another run's, not to be overwritten.
+    Other(serde_json::Value),
+    /// None, or an unreadable one: plan again.
+    Missing,
+}
+
+/// The plan in the run directory, against what `key` describes.
+fn saved_plan(path: &Path, key: &serde_json::Value) -> SavedPlan {
+    let saved = std::fs::read_to_string(path.with_extension("json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    match saved {
+        Some(saved) if &saved != key => SavedPlan::Other(saved),
+        Some(_) => load_tensors(path)
+            .ok()
+            .and_then(|mut tensors| tensors.remove("tokens"))
+            .map_or(SavedPlan::Missing, SavedPlan::Same),
+        None => SavedPlan::Missing,
     }
-    load_tensors(path).ok()?.remove("tokens")
 }
