@@ -77,7 +77,8 @@ pub enum EvalCommand {
     Evaluator(EvalEvaluatorArgs),
     /// How an animator's clips compare with the true clips of shots it never saw, by kind
     /// of motion, against the baseline of holding the keyframe still (PSNR), and how much
-    /// they move (mean change between frames).
+    /// they move (mean change between frames); and whether walkers, jumpers and pans move
+    /// the way and the distance the true clips do, tracked by block matching in both.
     ///
     /// Clips are taken evenly across the split, so the same command measures the same clips
     /// every time. Writes scores.json and clips.png (true clips above generated ones).
@@ -337,7 +338,7 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     let db = |psnr: Option<f64>| psnr.map_or("exact".to_owned(), |p| format!("{p:.2} dB"));
-    for s in &scores {
+    for s in &scores.by_motion {
         println!(
             "| {} | {} | {} | {} | {:.2} | {:.2} |",
             s.motion,
@@ -346,6 +347,21 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
             db(s.still_psnr),
             s.animated_motion,
             s.true_motion
+        );
+    }
+    println!();
+    println!(
+        "| tracked | cases | true distance | animated, along the true direction | moved as told |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for t in &scores.tracked {
+        println!(
+            "| {} | {} | {:.1} px | {:.1} px | {:.1} % |",
+            t.what,
+            t.cases,
+            t.true_distance,
+            t.animated_along,
+            100.0 * t.moved_as_told
         );
     }
     println!(

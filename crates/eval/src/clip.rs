@@ -100,6 +100,72 @@ pub fn mean_scores(clips: &[ClipScores]) -> Option<ClipScores> {
     })
 }
 
+/// Which way a tracked region may move: along one axis, in whole pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Left (negative) or right.
+    Horizontal,
+    /// Up (negative) or down.
+    Vertical,
+}
+
+/// How far the content of `region` (x0, y0, x1, y1 in pixels) of `from` has moved in `to`
+/// along `axis`: the whole-pixel shift within `max_shift` whose region of `to` differs
+/// least from it (mean absolute difference; places beyond the border read the border). Of
+/// equally good shifts the smallest wins, so a region that does not change stays at 0.
+///
+/// This is block matching, the oldest motion estimator: enough to tell whether a walker in
+/// a generated clip went the way and the distance the true one did, which is what "walkers
+/// walk" means, without any learned model in the measurement.
+pub fn tracked_shift(
+    from: &RgbImage,
+    to: &RgbImage,
+    region: [f32; 4],
+    axis: Axis,
+    max_shift: u32,
+) -> Result<i32, SizeMismatch> {
+    if from.dimensions() != to.dimensions() {
+        return Err(SizeMismatch {
+            first: from.dimensions(),
+            second: to.dimensions(),
+        });
+    }
+    let (width, height) = from.dimensions();
+    let clamp_to = |v: f32, limit: u32| (v.max(0.0) as u32).min(limit);
+    let (x0, x1) = (clamp_to(region[0], width), clamp_to(region[2], width));
+    let (y0, y1) = (clamp_to(region[1], height), clamp_to(region[3], height));
+    if x0 >= x1 || y0 >= y1 {
+        return Ok(0);
+    }
+    let difference = |shift: i32| -> u64 {
+        let (dx, dy) = match axis {
+            Axis::Horizontal => (shift, 0),
+            Axis::Vertical => (0, shift),
+        };
+        let mut total = 0u64;
+        for y in y0..y1 {
+            let ty = (y as i32 + dy).clamp(0, height as i32 - 1) as u32;
+            for x in x0..x1 {
+                let tx = (x as i32 + dx).clamp(0, width as i32 - 1) as u32;
+                let (a, b) = (from.get_pixel(x, y), to.get_pixel(tx, ty));
+                total += (0..3).map(|c| a[c].abs_diff(b[c]) as u64).sum::<u64>();
+            }
+        }
+        total
+    };
+    let max_shift = max_shift as i32;
+    let mut best = (difference(0), 0);
+    for magnitude in 1..=max_shift {
+        for shift in [-magnitude, magnitude] {
+            let d = difference(shift);
+            if d < best.0 {
+                best = (d, shift);
+            }
+        }
+    }
+    Ok(best.1)
+}
+
 #[cfg(test)]
 mod tests {
     use image::Rgb;
@@ -188,5 +254,26 @@ mod tests {
         let mean = mean_scores(&[scores(1.0, 0.0, EXACT_PSNR), scores(3.0, 2.0, 30.0)]).unwrap();
         assert_eq!(mean, scores(2.0, 1.0, 65.0));
         assert_eq!(mean_scores(&[]), None);
+    }
+
+    #[test]
+    fn tracking_finds_how_far_a_region_moved_and_stays_put_when_it_did_not() {
+        let from = square_at(4);
+        let region = [4.0, 10.0, 8.0, 14.0];
+        let track = |to: &RgbImage, axis| tracked_shift(&from, to, region, axis, 12).unwrap();
+        assert_eq!(track(&square_at(11), Axis::Horizontal), 7);
+        assert_eq!(track(&square_at(1), Axis::Horizontal), -3);
+        assert_eq!(track(&from, Axis::Horizontal), 0);
+        // Moved further than the search reaches: the best within reach, not the truth.
+        assert_ne!(track(&square_at(20), Axis::Horizontal), 16);
+        // Moved down by 5: found along the vertical axis.
+        let mut lower = RgbImage::from_pixel(32, 32, Rgb([120, 130, 140]));
+        for dy in 0..4 {
+            for dx in 0..4 {
+                lower.put_pixel(4 + dx, 15 + dy, Rgb([10, 10, 10]));
+            }
+        }
+        assert_eq!(track(&lower, Axis::Vertical), 5);
+        assert!(tracked_shift(&from, &RgbImage::new(8, 8), region, Axis::Vertical, 2).is_err());
     }
 }

@@ -10,17 +10,23 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
+use image::RgbImage;
+use moviedreamer_eval::clip::{Axis, tracked_shift};
 use moviedreamer_models::animator::{
     Animator, AnimatorConfig, ClipSampling, Motion, PreviousFrames,
 };
+use moviedreamer_models::pictures::from_tensor;
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::Split;
+use moviedreamer_storyworld::world::Pose;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{BatchPosition, Batches, ClipBatch, ClipDataset, load_clip_batch};
+use crate::data::{
+    BatchPosition, Batches, ClipBatch, ClipDataset, KeyframeLabels, load_clip_batch,
+};
 use crate::error::{TrainingError, check_micro_batches};
 use crate::optimisation::{Optimisation, OptimiserSettings};
 use crate::session::{RunOptions, Session, TrainingSummary};
@@ -195,6 +201,15 @@ type MotionFilter = fn(&Motion) -> bool;
 /// A true clip and the animator's, each (frames, 3, H, W) in [-1, 1].
 pub type ClipPair = (Tensor, Tensor);
 
+/// Everything `evaluate_animator` measures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnimatorScores {
+    /// Picture fidelity and amount of motion, by kind of motion.
+    pub by_motion: Vec<MotionScores>,
+    /// Whether what should move moved the way and the distance it should.
+    pub tracked: Vec<TrackedScores>,
+}
+
 /// The motion groups scores are reported for, with which clips belong to each.
 const MOTION_GROUPS: [(&str, MotionFilter); 7] = [
     ("all", |_| true),
@@ -215,12 +230,136 @@ struct ClipNumbers {
     still_mse: f64,
     animated_motion: f64,
     true_motion: f64,
+    tracked: Vec<Tracked>,
+}
+
+/// What is tracked in a clip to tell whether it moves as its shot says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrackedThing {
+    /// A walker's figure box, sideways, from the keyframe to the last frame.
+    Walker,
+    /// A jumper's figure box, up and down, from the keyframe to the middle frame (the top
+    /// of the jump).
+    Jumper,
+    /// The whole frame of a pan, sideways, from the keyframe to the last frame.
+    Pan,
+}
+
+impl TrackedThing {
+    const ALL: [TrackedThing; 3] = [
+        TrackedThing::Walker,
+        TrackedThing::Jumper,
+        TrackedThing::Pan,
+    ];
+
+    fn description(self) -> &'static str {
+        match self {
+            TrackedThing::Walker => "walkers (figure, sideways, by the last frame)",
+            TrackedThing::Jumper => "jumpers (figure, up or down, by the middle frame)",
+            TrackedThing::Pan => "pans (whole frame, sideways, by the last frame)",
+        }
+    }
+}
+
+/// One tracked thing's shift in pixels in the true clip and in the animated one.
+#[derive(Debug, Clone, Copy)]
+struct Tracked {
+    thing: TrackedThing,
+    truth: i32,
+    animated: i32,
+}
+
+/// How far the things a shot says move went, tracked by block matching
+/// ([`tracked_shift`]) in the true clips and the animator's: whether walkers walk, jumpers
+/// jump and pans pan, the way and the distance the truth does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackedScores {
+    /// What was tracked.
+    pub what: String,
+    /// Cases tracked (those the true clip moves at all).
+    pub cases: usize,
+    /// Mean distance the true clips moved it, in pixels.
+    pub true_distance: f64,
+    /// Mean shift of the animated clips along the true direction, in pixels (negative: the
+    /// wrong way).
+    pub animated_along: f64,
+    /// Share of cases the animated clip moved the right way and to within half the true
+    /// distance of it; holding the keyframe still scores 0.
+    pub moved_as_told: f64,
+}
+
+/// Tracks, for one clip, each walker and jumper of its keyframe and the frame of a pan, in
+/// the true frames and the animated ones. Things the true clip does not move are left out.
+fn track_clip(
+    labels: &KeyframeLabels,
+    motion: &Motion,
+    truth: &[RgbImage],
+    animated: &[RgbImage],
+) -> Result<Vec<Tracked>, TrainingError> {
+    let (last, middle) = (truth.len() - 1, truth.len() / 2);
+    let (width, height) = truth[0].dimensions();
+    // Walks and pans cross about a fifth of the frame; a quarter bounds the search.
+    let reach = width / 4;
+    let mut targets = Vec::new();
+    for actor in &labels.actors {
+        if actor.pose == Pose::Walk.index() {
+            targets.push((TrackedThing::Walker, actor.bbox, Axis::Horizontal, last));
+        } else if actor.pose == Pose::Jump.index() {
+            targets.push((TrackedThing::Jumper, actor.bbox, Axis::Vertical, middle));
+        }
+    }
+    // Camera classes 1 and 2 are the pans (`CAMERAS`).
+    if matches!(motion.camera, 1 | 2) {
+        let whole = [0.0, 0.0, width as f32, height as f32];
+        targets.push((TrackedThing::Pan, whole, Axis::Horizontal, last));
+    }
+    let mut tracked = Vec::new();
+    for (thing, region, axis, frame) in targets {
+        let shift = |clip: &[RgbImage]| tracked_shift(&clip[0], &clip[frame], region, axis, reach);
+        let truth = shift(truth).map_err(|e| TrainingError::Tensor(candle_core::Error::msg(e)))?;
+        let animated =
+            shift(animated).map_err(|e| TrainingError::Tensor(candle_core::Error::msg(e)))?;
+        if truth != 0 {
+            tracked.push(Tracked {
+                thing,
+                truth,
+                animated,
+            });
+        }
+    }
+    Ok(tracked)
+}
+
+/// The tracked scores of each kind of thing tracked at least once.
+fn tracked_scores(numbers: &[ClipNumbers]) -> Vec<TrackedScores> {
+    TrackedThing::ALL
+        .iter()
+        .filter_map(|&thing| {
+            let cases: Vec<&Tracked> = numbers
+                .iter()
+                .flat_map(|n| &n.tracked)
+                .filter(|t| t.thing == thing)
+                .collect();
+            let n = cases.len() as f64;
+            let mean = |value: fn(&Tracked) -> f64| cases.iter().map(|t| value(t)).sum::<f64>() / n;
+            (!cases.is_empty()).then(|| TrackedScores {
+                what: thing.description().to_owned(),
+                cases: cases.len(),
+                true_distance: mean(|t| t.truth.abs() as f64),
+                animated_along: mean(|t| (t.animated * t.truth.signum()) as f64),
+                moved_as_told: mean(|t| {
+                    let close = 2 * (t.animated - t.truth).abs() <= t.truth.abs();
+                    f64::from(u8::from(close))
+                }),
+            })
+        })
+        .collect()
 }
 
 /// Animates `count` clips spread evenly over `dataset` (from their true keyframes, each
 /// clip's noise from its own stream of `seed`, sampling as [`Animator::animate`] does) and compares them with the true clips.
-/// Returns the scores by motion group and the first `examples` clips as (true, generated)
-/// tensors (frames, 3, H, W) for a sheet.
+/// Returns the scores (by motion group, and of the things tracked) and the first
+/// `examples` clips as (true, generated) tensors (frames, 3, H, W) for a sheet.
 pub fn evaluate_animator(
     animator: &Animator,
     dataset: &ClipDataset,
@@ -229,7 +368,7 @@ pub fn evaluate_animator(
     seed: u64,
     examples: usize,
     mut progress: impl FnMut(usize),
-) -> Result<(Vec<MotionScores>, Vec<ClipPair>), TrainingError> {
+) -> Result<(AnimatorScores, Vec<ClipPair>), TrainingError> {
     let device = Device::Cpu;
     let count = count.clamp(1, dataset.len());
     let indices: Vec<usize> = (0..count).map(|i| i * dataset.len() / count).collect();
@@ -258,8 +397,17 @@ pub fn evaluate_animator(
         for (b, &index) in chunk.iter().enumerate() {
             let (truth, generated, still) = (truth.get(b)?, generated.get(b)?, still.get(b)?);
             let later = |clip: &Tensor| clip.narrow(0, 1, frames);
+            let motion = dataset.motion(index);
+            let labels = &dataset.keyframes().items()[index].labels;
+            let tracked = track_clip(
+                labels,
+                &motion,
+                &from_tensor(&truth)?,
+                &from_tensor(&generated)?,
+            )?;
             numbers.push(ClipNumbers {
-                motion: dataset.motion(index),
+                motion,
+                tracked,
                 animated_mse: mse(&later(&generated)?, &later(&truth)?)?,
                 still_mse: mse(&later(&still)?, &later(&truth)?)?,
                 animated_motion: frame_change(&generated)?,
@@ -271,7 +419,7 @@ pub fn evaluate_animator(
         }
         progress(chunk.len());
     }
-    let scores = MOTION_GROUPS
+    let by_motion = MOTION_GROUPS
         .iter()
         .filter_map(|(name, belongs)| {
             let group: Vec<&ClipNumbers> = numbers.iter().filter(|n| belongs(&n.motion)).collect();
@@ -288,7 +436,8 @@ pub fn evaluate_animator(
             })
         })
         .collect();
-    Ok((scores, shown))
+    let tracked = tracked_scores(&numbers);
+    Ok((AnimatorScores { by_motion, tracked }, shown))
 }
 
 /// Mean squared error of two tensors.

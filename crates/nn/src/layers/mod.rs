@@ -11,6 +11,7 @@ mod embed;
 mod mlp;
 mod norm;
 mod patch;
+mod warp;
 
 pub use attention::{Attention, AttentionConfig, KvCache, Rope, causal_mask};
 pub use block::{CausalBlock, CausalBlockConfig, TransformerBlock};
@@ -21,3 +22,4 @@ pub use embed::{TimestepEmbedder, timestep_embedding};
 pub use mlp::{Mlp, SwiGlu};
 pub use norm::{LayerNorm, RmsNorm};
 pub use patch::{patchify, sincos_positions_2d, unpatchify};
+pub use warp::warp;
