@@ -48,9 +48,15 @@ fn train_measure_animate_and_resume() {
         &std::fs::read_to_string(dir.path().join("eval/scores.json")).unwrap(),
     )
     .unwrap();
-    let all = &scores["scores"][0];
+    let all = &scores["scores"]["by_motion"][0];
     assert_eq!(all["motion"], "all");
     assert!(all["animated_psnr"].as_f64().unwrap() > 5.0, "{all}");
+    // Tracking reports a share in [0, 1] for each kind of thing it found moving.
+    assert!(measured.contains("| tracked | cases |"), "{measured}");
+    for tracked in scores["scores"]["tracked"].as_array().unwrap() {
+        let share = tracked["moved_as_told"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{tracked}");
+    }
     assert!(dir.path().join("eval/clips.png").is_file());
 
     // Animate an unseen film from its true keyframes.
