@@ -13,7 +13,7 @@ use candle_nn::VarMap;
 use image::RgbImage;
 use moviedreamer_eval::clip::{Axis, tracked_shift};
 use moviedreamer_models::animator::{
-    Animator, AnimatorConfig, ClipSampling, Motion, PreviousFrames,
+    Animator, AnimatorConfig, CAMERAS, ClipSampling, Motion, PreviousFrames,
 };
 use moviedreamer_models::pictures::from_tensor;
 use moviedreamer_nn::init::seeded_var_builder;
@@ -289,36 +289,46 @@ pub struct TrackedScores {
 }
 
 /// Tracks, for one clip, each walker and jumper of its keyframe and the frame of a pan, in
-/// the true frames and the animated ones. Things the true clip does not move are left out.
+/// the true frames and the animated ones, both (frames, 3, H, W) in [-1, 1]. Things the true
+/// clip does not move are left out.
 fn track_clip(
     labels: &KeyframeLabels,
     motion: &Motion,
-    truth: &[RgbImage],
-    animated: &[RgbImage],
+    truth: &Tensor,
+    animated: &Tensor,
 ) -> Result<Vec<Tracked>, TrainingError> {
+    let mut targets = Vec::new();
+    for actor in &labels.actors {
+        if actor.pose == Pose::Walk.index() {
+            targets.push((TrackedThing::Walker, Some(actor.bbox), Axis::Horizontal));
+        } else if actor.pose == Pose::Jump.index() {
+            targets.push((TrackedThing::Jumper, Some(actor.bbox), Axis::Vertical));
+        }
+    }
+    if CAMERAS[motion.camera as usize].starts_with("pan") {
+        targets.push((TrackedThing::Pan, None, Axis::Horizontal));
+    }
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (truth, animated) = (from_tensor(truth)?, from_tensor(animated)?);
     let (last, middle) = (truth.len() - 1, truth.len() / 2);
     let (width, height) = truth[0].dimensions();
     // Walks and pans cross about a fifth of the frame; a quarter bounds the search.
     let reach = width / 4;
-    let mut targets = Vec::new();
-    for actor in &labels.actors {
-        if actor.pose == Pose::Walk.index() {
-            targets.push((TrackedThing::Walker, actor.bbox, Axis::Horizontal, last));
-        } else if actor.pose == Pose::Jump.index() {
-            targets.push((TrackedThing::Jumper, actor.bbox, Axis::Vertical, middle));
-        }
-    }
-    // Camera classes 1 and 2 are the pans (`CAMERAS`).
-    if matches!(motion.camera, 1 | 2) {
-        let whole = [0.0, 0.0, width as f32, height as f32];
-        targets.push((TrackedThing::Pan, whole, Axis::Horizontal, last));
-    }
     let mut tracked = Vec::new();
-    for (thing, region, axis, frame) in targets {
-        let shift = |clip: &[RgbImage]| tracked_shift(&clip[0], &clip[frame], region, axis, reach);
-        let truth = shift(truth).map_err(|e| TrainingError::Tensor(candle_core::Error::msg(e)))?;
-        let animated =
-            shift(animated).map_err(|e| TrainingError::Tensor(candle_core::Error::msg(e)))?;
+    for (thing, region, axis) in targets {
+        let region = region.unwrap_or([0.0, 0.0, width as f32, height as f32]);
+        let frame = if thing == TrackedThing::Jumper {
+            middle
+        } else {
+            last
+        };
+        let shift = |clip: &[RgbImage]| {
+            tracked_shift(&clip[0], &clip[frame], region, axis, reach)
+                .map_err(|e| TrainingError::Tensor(candle_core::Error::msg(e)))
+        };
+        let (truth, animated) = (shift(&truth)?, shift(&animated)?);
         if truth != 0 {
             tracked.push(Tracked {
                 thing,
@@ -399,12 +409,7 @@ pub fn evaluate_animator(
             let later = |clip: &Tensor| clip.narrow(0, 1, frames);
             let motion = dataset.motion(index);
             let labels = &dataset.keyframes().items()[index].labels;
-            let tracked = track_clip(
-                labels,
-                &motion,
-                &from_tensor(&truth)?,
-                &from_tensor(&generated)?,
-            )?;
+            let tracked = track_clip(labels, &motion, &truth, &generated)?;
             numbers.push(ClipNumbers {
                 motion,
                 tracked,

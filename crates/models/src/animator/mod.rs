@@ -9,7 +9,8 @@
 //! condition every block through adaLN. The network predicts each frame as the keyframe
 //! moved along a predicted flow plus a change, starting from "no motion, no change": a clip
 //! is mostly its keyframe, so the model only has to learn what moves, and moving the
-//! keyframe's own pixels keeps shapes sharp where predicted pixels would blur. Dropping the motion in training gives classifier-free guidance.
+//! keyframe's own pixels keeps shapes sharp where predicted pixels would blur. Dropping the
+//! motion in training gives classifier-free guidance.
 
 mod motion;
 
@@ -461,10 +462,7 @@ impl Animator {
         let outputs = channels + 2 * usize::from(cfg.warp);
         let out = unpatchify(&self.out.forward(&x)?, cfg.patch, outputs, size, size)?;
         let change = out.narrow(1, 0, channels)?;
-        let keyframes = keyframe
-            .unsqueeze(1)?
-            .broadcast_as((batch, frames, channels, size, size))?
-            .reshape((batch * frames, channels, size, size))?;
+        let keyframes = keyframe_per_frame(keyframe, frames)?;
         let (moved, flow) = if cfg.warp {
             // Flows in units of a patch, so that the network's outputs stay near 1.
             let flow = out.narrow(1, channels, 2)?.affine(cfg.patch as f64, 0.0)?;
@@ -486,10 +484,7 @@ impl Animator {
         frames: &Tensor,
     ) -> Result<Tensor> {
         let (batch, count, channels, size, _) = frames.dims5()?;
-        let keyframes = keyframe
-            .unsqueeze(1)?
-            .broadcast_as((batch, count, channels, size, size))?
-            .reshape((batch * count, channels, size, size))?;
+        let keyframes = keyframe_per_frame(keyframe, count)?;
         let truth = frames.reshape((batch * count, channels, size, size))?;
         let mut total = Tensor::zeros((), DType::F32, frames.device())?;
         for factor in COARSE_FACTORS {
@@ -677,6 +672,16 @@ impl Animator {
             },
         )
     }
+}
+
+/// Keyframes (batch, channels, size, size) → (batch · frames, channels, size, size), each
+/// repeated once per generated frame, as the frames are laid out when flattened.
+fn keyframe_per_frame(keyframe: &Tensor, frames: usize) -> Result<Tensor> {
+    let (batch, channels, height, width) = keyframe.dims4()?;
+    keyframe
+        .unsqueeze(1)?
+        .broadcast_as((batch, frames, channels, height, width))?
+        .reshape((batch * frames, channels, height, width))
 }
 
 /// (batch, dim) → (batch · times, dim), each row repeated `times` times in a row.
