@@ -77,8 +77,10 @@ pub enum EvalCommand {
     Evaluator(EvalEvaluatorArgs),
     /// How an animator's clips compare with the true clips of shots it never saw, by kind
     /// of motion, against the baseline of holding the keyframe still (PSNR), and how much
-    /// they move (mean change between frames); and whether walkers, jumpers and pans move
-    /// the way and the distance the true clips do, tracked by block matching in both.
+    /// they move (mean change between frames); whether walkers, jumpers and pans move the
+    /// way and the distance the true clips do, tracked by block matching in both; and
+    /// whether wavers' figures change as much as the truth's and come closer to it than
+    /// holding still.
     ///
     /// Clips are taken evenly across the split, so the same command measures the same clips
     /// every time. Writes scores.json and clips.png (true clips above generated ones).
@@ -362,6 +364,22 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
             t.true_distance,
             t.animated_along,
             100.0 * t.moved_as_told
+        );
+    }
+    if let Some(w) = &scores.waves {
+        println!();
+        println!(
+            "| wavers (figure box) | cases | change true | change animated | PSNR animated | PSNR held still | waved as told |"
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        println!(
+            "| wavers | {} | {:.2} | {:.2} | {} | {} | {:.1} % |",
+            w.cases,
+            w.true_change,
+            w.animated_change,
+            db(w.animated_psnr),
+            db(w.still_psnr),
+            100.0 * w.waved_as_told
         );
     }
     println!(

@@ -2,15 +2,33 @@
 //! centre, right) and the camera move, read from the script's shot.
 //!
 //! Actions are free text in a script (`walk`, `waves hello`, `sits down`); they are mapped
-//! to the six motions StoryWorld teaches by the first word that names one. Anything else,
-//! and an empty slot, is "no known action", the same class classifier-free guidance uses
-//! for "no condition".
+//! to the six motions StoryWorld teaches by the first word that names one. A walk also
+//! takes the way it goes from a later `left` or `right` (`walks left`, `walks off to the
+//! right`; `from the left` goes right): the keyframe alone rarely shows it, since a figure
+//! a few pixels wide looks much the same from either side. Anything else, and an empty
+//! slot, is "no known action", the same class classifier-free guidance uses for "no
+//! condition".
 
 use moviedreamer_script::model::{CameraMove, Position, Shot};
 
 /// Action classes: 0 is nobody or an unknown action, then the motions in StoryWorld's
-/// pose order.
-pub const ACTIONS: [&str; 7] = ["none", "stand", "walk", "wave", "sit", "jump", "talk"];
+/// pose order (a walk here is one whose way is not given), then walks to either side.
+pub const ACTIONS: [&str; 9] = [
+    "none",
+    "stand",
+    "walk",
+    "wave",
+    "sit",
+    "jump",
+    "talk",
+    "walk-left",
+    "walk-right",
+];
+/// The class of a walk whose way is not given.
+const WALK: u32 = 2;
+/// The classes of walks to the left and to the right.
+const WALK_LEFT: u32 = 7;
+const WALK_RIGHT: u32 = 8;
 /// Camera classes: 0 is still (or not given).
 pub const CAMERAS: [&str; 5] = ["static", "pan-left", "pan-right", "zoom-in", "zoom-out"];
 /// Slots of a shot: left, centre, right.
@@ -29,8 +47,8 @@ pub struct Motion {
 const ACTION_WORDS: [(&str, u32); 14] = [
     ("stand", 1),
     ("stood", 1),
-    ("walk", 2),
-    ("stroll", 2),
+    ("walk", WALK),
+    ("stroll", WALK),
     ("wav", 3),
     ("sit", 4),
     ("sat", 4),
@@ -45,15 +63,38 @@ const ACTION_WORDS: [(&str, u32); 14] = [
 
 /// The action class a free-text action names (0 when none does).
 pub fn action_class(text: &str) -> u32 {
-    text.split(|c: char| !c.is_alphabetic())
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|word| !word.is_empty())
         .map(str::to_lowercase)
-        .find_map(|word| {
-            ACTION_WORDS
-                .iter()
-                .find(|(stem, _)| word.starts_with(stem))
-                .map(|&(_, class)| class)
-        })
-        .unwrap_or(0)
+        .collect();
+    let named = words.iter().enumerate().find_map(|(at, word)| {
+        ACTION_WORDS
+            .iter()
+            .find(|(stem, _)| word.starts_with(stem))
+            .map(|&(_, class)| (at, class))
+    });
+    match named {
+        Some((at, WALK)) => walk_class(&words[at + 1..]),
+        Some((_, class)) => class,
+        None => 0,
+    }
+}
+
+/// The class of a walk from the words after the verb: the first `left` or `right` (or
+/// `leftwards`, `rightward`) gives its way, turned round when `from` comes just before it
+/// or before `the` before it.
+fn walk_class(rest: &[String]) -> u32 {
+    let Some(at) = rest
+        .iter()
+        .position(|word| word.starts_with("left") || word.starts_with("right"))
+    else {
+        return WALK;
+    };
+    let from = |back: usize| at >= back && rest[at - back] == "from";
+    let towards_left =
+        rest[at].starts_with("left") != (from(1) || (from(2) && rest[at - 1] == "the"));
+    if towards_left { WALK_LEFT } else { WALK_RIGHT }
 }
 
 /// The camera class of a camera move.
@@ -68,6 +109,25 @@ pub fn camera_class(camera: Option<CameraMove>) -> u32 {
 }
 
 impl Motion {
+    /// The motion seen in a mirror: left and right slots swap, walks and pans go the other
+    /// way.
+    pub fn mirrored(self) -> Self {
+        let turn = |action: u32| match action {
+            WALK_LEFT => WALK_RIGHT,
+            WALK_RIGHT => WALK_LEFT,
+            other => other,
+        };
+        let [left, centre, right] = self.actions;
+        Motion {
+            actions: [turn(right), turn(centre), turn(left)],
+            camera: match self.camera {
+                1 => 2,
+                2 => 1,
+                other => other,
+            },
+        }
+    }
+
     /// The motion a script's shot describes. Characters without a position fill the free
     /// slots left to right.
     pub fn of_shot(shot: &Shot) -> Self {
@@ -113,7 +173,36 @@ mod tests {
         assert_eq!(action_class("slowly sits down"), 4);
         assert_eq!(action_class("argues with Mara"), 6);
         assert_eq!(action_class("ponders"), 0);
+        assert_eq!(action_class("left"), 0);
         assert_eq!(action_class(""), 0);
+    }
+
+    #[test]
+    fn a_walk_goes_the_way_its_words_say() {
+        assert_eq!(action_class("walk"), WALK);
+        assert_eq!(action_class("walk left"), WALK_LEFT);
+        assert_eq!(action_class("Walks off to the right."), WALK_RIGHT);
+        assert_eq!(action_class("strolls leftwards"), WALK_LEFT);
+        assert_eq!(action_class("walks in from the left"), WALK_RIGHT);
+        assert_eq!(action_class("walks in from right"), WALK_LEFT);
+        // A side named before the verb is where they are, not where they go.
+        assert_eq!(action_class("on the left, walks"), WALK);
+        // Only walks have a way.
+        assert_eq!(action_class("waves right"), 3);
+        assert_eq!(ACTIONS[WALK_LEFT as usize], "walk-left");
+        assert_eq!(ACTIONS[WALK_RIGHT as usize], "walk-right");
+    }
+
+    #[test]
+    fn a_mirror_swaps_sides_and_turns_walks_and_pans() {
+        let motion = Motion {
+            actions: [action_class("walk left"), action_class("wave"), 0],
+            camera: camera_class(Some(CameraMove::PanLeft)),
+        };
+        let mirrored = motion.mirrored();
+        assert_eq!(mirrored.actions, [0, action_class("wave"), WALK_RIGHT]);
+        assert_eq!(mirrored.camera, camera_class(Some(CameraMove::PanRight)));
+        assert_eq!(mirrored.mirrored(), motion);
     }
 
     #[test]

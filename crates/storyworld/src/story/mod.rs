@@ -286,7 +286,7 @@ impl Film {
                 .map(|actor| script::ShotCharacter {
                     id: self.cast[actor.cast].id.clone(),
                     position: Some(actor.slot),
-                    action: Some(actor.pose.name().to_owned()),
+                    action: Some(action_text(actor.pose, actor.facing)),
                 })
                 .collect(),
             camera: shot.camera,
@@ -303,6 +303,16 @@ impl Film {
                 })
                 .collect(),
         }
+    }
+}
+
+/// A shot character's action as a script writes it: the pose, and for a walk the way it
+/// goes (walkers walk the way they face; one facing front walks on the spot).
+fn action_text(pose: Pose, facing: Facing) -> String {
+    match (pose, facing) {
+        (Pose::Walk, Facing::Left) => "walk left".to_owned(),
+        (Pose::Walk, Facing::Right) => "walk right".to_owned(),
+        _ => pose.name().to_owned(),
     }
 }
 

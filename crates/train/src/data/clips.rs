@@ -135,25 +135,13 @@ fn film_folder(keyframe: &Path) -> &Path {
         .unwrap_or(Path::new("."))
 }
 
-/// A clip and its motion seen in a mirror: left and right slots swap, pans reverse.
+/// A clip and its motion seen in a mirror ([`Motion::mirrored`]).
 pub fn mirror_clip(frames: &[RgbImage], motion: Motion) -> (Vec<RgbImage>, Motion) {
     let frames = frames
         .iter()
         .map(image::imageops::flip_horizontal)
         .collect();
-    let [left, centre, right] = motion.actions;
-    let camera = match motion.camera {
-        1 => 2,
-        2 => 1,
-        other => other,
-    };
-    (
-        frames,
-        Motion {
-            actions: [right, centre, left],
-            camera,
-        },
-    )
+    (frames, motion.mirrored())
 }
 
 /// A batch of clips as the animator trains on them.
