@@ -12,7 +12,6 @@
 //! keyframe's own pixels keeps shapes sharp where predicted pixels would blur. Dropping the
 //! motion in training gives classifier-free guidance.
 
-mod block_flow;
 mod motion;
 
 use std::path::Path;
@@ -37,7 +36,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::pictures::to_tensor;
 
-pub use block_flow::block_flow;
 pub use motion::{ACTIONS, CAMERAS, Motion, SLOTS, action_class, camera_class};
 
 /// Sizes and training settings of an animator.
@@ -86,12 +84,6 @@ pub struct AnimatorConfig {
     /// overlap even at 1/16 is still out of reach.
     #[serde(default)]
     pub flow_loss_weight: f64,
-    /// Weight of the block-matching flow loss of a warping animator: the flow averaged over
-    /// each patch must match the move [`block_flow`] finds for that patch between the
-    /// keyframe and the true frame (in patches, squared). The coarse flow loss still could
-    /// not move a figure a few pixels wide; a match found by search says how far it went.
-    #[serde(default)]
-    pub block_flow_weight: f64,
 }
 
 /// How much smaller the pictures of the coarse flow loss are.
@@ -119,7 +111,6 @@ impl AnimatorConfig {
             previous_dropout: default_previous_dropout(),
             warp: true,
             flow_loss_weight: 1.0,
-            block_flow_weight: 1.0,
         }
     }
 
@@ -551,37 +542,15 @@ impl Animator {
         let target =
             self.schedule
                 .target(&frames, &noise, &timesteps, self.config.schedule.prediction)?;
-        let mut loss = (prediction - target)?.sqr()?.mean_all()?;
-        if let Some(flow) = flow {
-            if self.config.flow_loss_weight > 0.0 {
-                let coarse = self.coarse_flow_loss(&flow, &keyframe, &frames)?;
-                loss = (loss + coarse.affine(self.config.flow_loss_weight, 0.0)?)?;
+        let loss = (prediction - target)?.sqr()?.mean_all()?;
+        match flow {
+            Some(flow) if self.config.flow_loss_weight > 0.0 => {
+                loss + self
+                    .coarse_flow_loss(&flow, &keyframe, &frames)?
+                    .affine(self.config.flow_loss_weight, 0.0)?
             }
-            if self.config.block_flow_weight > 0.0 {
-                let matched = self.block_flow_loss(&flow, &keyframe, &frames)?;
-                loss = (loss + matched.affine(self.config.block_flow_weight, 0.0)?)?;
-            }
+            _ => Ok(loss),
         }
-        Ok(loss)
-    }
-
-    /// The block-matching flow loss ([`AnimatorConfig::block_flow_weight`]) of a flow
-    /// (batch · frames, 2, size, size) in pixels against the true `frames` (batch, frames,
-    /// channels, size, size) of `keyframe` (batch, channels, size, size).
-    fn block_flow_loss(&self, flow: &Tensor, keyframe: &Tensor, frames: &Tensor) -> Result<Tensor> {
-        let patch = self.config.patch;
-        // Walks and pans cross about a fifth of the frame; a quarter bounds the search.
-        let reach = self.config.image_size / 4;
-        let matched = (0..frames.dim(0)?)
-            .map(|b| block_flow(&keyframe.get(b)?, &frames.get(b)?, patch, reach))
-            .collect::<Result<Vec<_>>>()?;
-        let matched = Tensor::cat(&matched, 0)?;
-        let predicted = flow.avg_pool2d(patch)?;
-        let in_patches = 1.0 / patch as f64;
-        (predicted - matched)?
-            .affine(in_patches, 0.0)?
-            .sqr()?
-            .mean_all()
     }
 
     /// Starting noise for `batch` clips, drawn from `rng`: (batch, generated frames,
