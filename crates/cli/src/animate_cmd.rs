@@ -50,7 +50,7 @@ pub struct AnimateArgs {
 #[derive(Args, Clone, Debug)]
 pub struct SamplingOptions {
     /// Sampling steps per clip.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = ClipSampling::DEFAULT_STEPS)]
     pub steps: usize,
     /// Guidance on the shot's motion (1 = none; above 1 measured worse so far, see
     /// docs/results/animator.md).

@@ -109,7 +109,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1.0)]
     identity_guidance: f64,
     /// Sampling steps per clip, for the clips table (the full row's keyframes animated).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = ClipSampling::DEFAULT_STEPS)]
     animate_steps: usize,
     /// Keyframes or clips made together.
     #[arg(long, default_value_t = 8)]

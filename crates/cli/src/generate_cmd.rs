@@ -73,7 +73,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 1.0)]
     identity_guidance: f64,
     /// Sampling steps per clip.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = ClipSampling::DEFAULT_STEPS)]
     animate_steps: usize,
     /// Guidance on each shot's motion (1 = none).
     #[arg(long, default_value_t = 1.0)]

@@ -251,6 +251,13 @@ pub struct ClipSampling {
     pub start_noise: f64,
 }
 
+impl ClipSampling {
+    /// Sampling steps unless a user asks for others: one. With the bundled animator one
+    /// step moves walkers and pans far more faithfully than ten (87 against 45 % of test
+    /// walkers move as told; docs/results/animator.md) and scores higher PSNR.
+    pub const DEFAULT_STEPS: usize = 1;
+}
+
 /// Keyframe, noisy frames, timestep and motion → the clip's frames.
 #[derive(Debug, Clone)]
 pub struct Animator {
