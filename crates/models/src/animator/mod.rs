@@ -146,6 +146,8 @@ impl AnimatorConfig {
             dim: 128,
             depth: 3,
             heads: 4,
+            // Jumpers held still under the plain loss (docs/results/animator.md).
+            motion_loss_weight: 8.0,
             ..AnimatorConfig::micro()
         }
     }

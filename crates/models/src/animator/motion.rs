@@ -120,10 +120,14 @@ impl Motion {
         let [left, centre, right] = self.actions;
         Motion {
             actions: [turn(right), turn(centre), turn(left)],
-            camera: match self.camera {
-                1 => 2,
-                2 => 1,
-                other => other,
+            camera: {
+                let pan_left = camera_class(Some(CameraMove::PanLeft));
+                let pan_right = camera_class(Some(CameraMove::PanRight));
+                match self.camera {
+                    c if c == pan_left => pan_right,
+                    c if c == pan_right => pan_left,
+                    other => other,
+                }
             },
         }
     }
