@@ -29,6 +29,9 @@ const WALK: u32 = 2;
 /// The classes of walks to the left and to the right.
 const WALK_LEFT: u32 = 7;
 const WALK_RIGHT: u32 = 8;
+/// The camera classes of pans to the left and to the right.
+const PAN_LEFT: u32 = 1;
+const PAN_RIGHT: u32 = 2;
 /// Camera classes: 0 is still (or not given).
 pub const CAMERAS: [&str; 5] = ["static", "pan-left", "pan-right", "zoom-in", "zoom-out"];
 /// Slots of a shot: left, centre, right.
@@ -101,8 +104,8 @@ fn walk_class(rest: &[String]) -> u32 {
 pub fn camera_class(camera: Option<CameraMove>) -> u32 {
     match camera {
         None | Some(CameraMove::Static) => 0,
-        Some(CameraMove::PanLeft) => 1,
-        Some(CameraMove::PanRight) => 2,
+        Some(CameraMove::PanLeft) => PAN_LEFT,
+        Some(CameraMove::PanRight) => PAN_RIGHT,
         Some(CameraMove::ZoomIn) => 3,
         Some(CameraMove::ZoomOut) => 4,
     }
@@ -120,14 +123,10 @@ impl Motion {
         let [left, centre, right] = self.actions;
         Motion {
             actions: [turn(right), turn(centre), turn(left)],
-            camera: {
-                let pan_left = camera_class(Some(CameraMove::PanLeft));
-                let pan_right = camera_class(Some(CameraMove::PanRight));
-                match self.camera {
-                    c if c == pan_left => pan_right,
-                    c if c == pan_right => pan_left,
-                    other => other,
-                }
+            camera: match self.camera {
+                PAN_LEFT => PAN_RIGHT,
+                PAN_RIGHT => PAN_LEFT,
+                other => other,
             },
         }
     }
