@@ -224,6 +224,31 @@ fn clips_start_at_the_keyframe_and_walkers_walk_the_way_they_face() {
 }
 
 #[test]
+fn a_wave_swings_the_arm_once_a_clip_and_is_back_halfway() {
+    // One swing up and back down, then the other way: at 8 frames a clip every frame but the
+    // middle one shows the arm away from where the keyframe has it, and the middle frame
+    // shows it there again. Two swings a clip would put every other frame back at the
+    // keyframe, a flicker rather than a wave.
+    let keyframe = FrameSpec::keyframe(
+        Location::Village,
+        TimeOfDay::Day,
+        Style::Flat,
+        ShotType::Medium,
+        vec![actor(identities(1, 8)[0], 1, Pose::Wave, Facing::Right)],
+    );
+    let frames: Vec<_> = clip_specs(&keyframe, None, 8)
+        .iter()
+        .map(|spec| render(spec, 64).unwrap().0)
+        .collect();
+    for (k, frame) in frames.iter().enumerate().skip(1) {
+        let back = frame.as_raw() == frames[0].as_raw();
+        assert_eq!(back, k == 4, "frame {k}");
+    }
+    // The top of the swing and the bottom are different pictures.
+    assert_ne!(frames[2].as_raw(), frames[6].as_raw());
+}
+
+#[test]
 fn camera_pans_move_the_picture() {
     let keyframe = FrameSpec::keyframe(
         Location::Village,

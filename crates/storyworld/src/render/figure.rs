@@ -265,7 +265,7 @@ impl Figure<'_> {
         let swing = -0.5 * (2.0 * PI * self.phase).cos();
         let (upper, lower) = match (self.pose, front) {
             (Pose::Walk, _) => (swing * side, swing * side + 0.3),
-            (Pose::Wave, true) => (2.3, 2.9 + 0.4 * (4.0 * PI * self.phase).sin()),
+            (Pose::Wave, true) => (2.3, 2.9 + 0.4 * (2.0 * PI * self.phase).sin()),
             (Pose::Talk, true) => (0.7, 1.6 + 0.3 * (4.0 * PI * self.phase).sin()),
             (Pose::Jump, _) => (2.5 * side, 2.8 * side),
             (Pose::Sit, _) => (0.35 * side, 1.3),
