@@ -366,14 +366,17 @@ fn animator(args: EvalAnimatorArgs) -> anyhow::Result<ExitCode> {
             100.0 * t.moved_as_told
         );
     }
-    if let Some(w) = &scores.waves {
+    if !scores.waves.is_empty() {
         println!();
         println!(
             "| wavers (figure box) | cases | change true | change animated | PSNR animated | PSNR held still | waved as told |"
         );
         println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    }
+    for w in &scores.waves {
         println!(
-            "| wavers | {} | {:.2} | {:.2} | {} | {} | {:.1} % |",
+            "| wavers, {} | {} | {:.2} | {:.2} | {} | {} | {:.1} % |",
+            w.shots,
             w.cases,
             w.true_change,
             w.animated_change,

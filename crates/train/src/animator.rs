@@ -19,7 +19,7 @@ use moviedreamer_models::pictures::from_tensor;
 use moviedreamer_nn::init::seeded_var_builder;
 use moviedreamer_nn::parallel::split_ranges;
 use moviedreamer_storyworld::identity::Split;
-use moviedreamer_storyworld::world::Pose;
+use moviedreamer_storyworld::world::{Pose, SHOT_TYPES, ShotType, shot_type_name};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -208,8 +208,9 @@ pub struct AnimatorScores {
     pub by_motion: Vec<MotionScores>,
     /// Whether what should move moved the way and the distance it should.
     pub tracked: Vec<TrackedScores>,
-    /// Whether wavers wave (`None` when no clip measured has one).
-    pub waves: Option<WaveScores>,
+    /// Whether wavers wave: over all shots first, then by shot type (empty when no clip
+    /// measured has a waver).
+    pub waves: Vec<WaveScores>,
 }
 
 /// The motion groups scores are reported for, with which clips belong to each.
@@ -361,6 +362,7 @@ fn track_clip(
 
 /// One waver's figure box in the true clip, the animated one and the keyframe held still.
 struct WaveCase {
+    shot_type: ShotType,
     true_change: f64,
     animated_change: f64,
     animated_mse: f64,
@@ -371,6 +373,8 @@ struct WaveCase {
 /// instead each waver's figure box is compared over the frames after the keyframe.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WaveScores {
+    /// Which shots: "all shots", or one shot type's ("close-up shots").
+    pub shots: String,
     /// Wavers measured.
     pub cases: usize,
     /// Mean change between frames inside the true clips' boxes, in 0–255 units.
@@ -415,6 +419,7 @@ fn wave_cases(
         };
         let later = |clip: &Tensor| crop(clip)?.narrow(0, 1, frames - 1);
         cases.push(WaveCase {
+            shot_type: SHOT_TYPES[labels.shot_type],
             true_change: frame_change(&crop(truth)?)?,
             animated_change: frame_change(&crop(animated)?)?,
             animated_mse: mse(&later(animated)?, &later(truth)?)?,
@@ -424,12 +429,30 @@ fn wave_cases(
     Ok(cases)
 }
 
-/// The wave scores over every waver measured.
-fn wave_scores(numbers: &[ClipNumbers]) -> Option<WaveScores> {
+/// The wave scores over every waver measured, then by shot type: a close-up's arm is drawn
+/// four times as large as a wide shot's, and may reach out of the frame.
+fn wave_scores(numbers: &[ClipNumbers]) -> Vec<WaveScores> {
     let cases: Vec<&WaveCase> = numbers.iter().flat_map(|n| &n.waves).collect();
+    let by_shot_type = SHOT_TYPES.iter().filter_map(|&shot_type| {
+        let cases: Vec<&WaveCase> = cases
+            .iter()
+            .copied()
+            .filter(|c| c.shot_type == shot_type)
+            .collect();
+        wave_summary(&format!("{} shots", shot_type_name(shot_type)), &cases)
+    });
+    wave_summary("all shots", &cases)
+        .into_iter()
+        .chain(by_shot_type)
+        .collect()
+}
+
+/// The wave scores of `cases`, labelled `shots` (`None` when there are none).
+fn wave_summary(shots: &str, cases: &[&WaveCase]) -> Option<WaveScores> {
     let n = cases.len() as f64;
     let mean = |value: fn(&WaveCase) -> f64| cases.iter().map(|c| value(c)).sum::<f64>() / n;
     (!cases.is_empty()).then(|| WaveScores {
+        shots: shots.to_owned(),
         cases: cases.len(),
         true_change: mean(|c| c.true_change),
         animated_change: mean(|c| c.animated_change),
@@ -640,7 +663,8 @@ mod tests {
             assert_eq!(truth.moved_as_told, 1.0, "{truth:?}");
             assert_eq!(still.moved_as_told, 0.0, "{still:?}");
         }
-        let (truth, still) = (as_truth.waves.unwrap(), as_still.waves.unwrap());
+        let (truth, still) = (&as_truth.waves[0], &as_still.waves[0]);
+        assert_eq!(truth.shots, "all shots");
         assert!(truth.cases > 0 && truth.true_change > 0.0, "{truth:?}");
         assert_eq!(truth.waved_as_told, 1.0, "{truth:?}");
         assert_eq!(still.waved_as_told, 0.0, "{still:?}");
