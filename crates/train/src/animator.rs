@@ -430,7 +430,7 @@ fn wave_cases(
 }
 
 /// The wave scores over every waver measured, then by shot type: a close-up's arm is drawn
-/// four times as large as a wide shot's, and may reach out of the frame.
+/// 4.6 times as large as a wide shot's (`figure_scale`), and may reach out of the frame.
 fn wave_scores(numbers: &[ClipNumbers]) -> Vec<WaveScores> {
     let cases: Vec<&WaveCase> = numbers.iter().flat_map(|n| &n.waves).collect();
     let by_shot_type = SHOT_TYPES.iter().filter_map(|&shot_type| {
