@@ -91,34 +91,6 @@ pub struct AnimatorConfig {
     /// before it existed.
     #[serde(default)]
     pub motion_loss_weight: f64,
-    /// How a frame's error counts in the loss. Squared in animators trained before it
-    /// existed.
-    #[serde(default)]
-    pub frame_loss: FrameLoss,
-}
-
-/// How the training loss counts a predicted frame's error against the true frame.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FrameLoss {
-    /// The squared error: its optimum is the mean of what a frame could be, and an error of
-    /// a few levels costs almost nothing, so a still background may shimmer.
-    #[default]
-    Squared,
-    /// The absolute error: a small error costs in proportion, so a pixel that should hold
-    /// still is pulled all the way to still (its optimum is the median).
-    Absolute,
-}
-
-impl FrameLoss {
-    /// The per-value error of `prediction` against `target`.
-    fn error(self, prediction: &Tensor, target: &Tensor) -> Result<Tensor> {
-        let difference = (prediction - target)?;
-        match self {
-            FrameLoss::Squared => difference.sqr(),
-            FrameLoss::Absolute => difference.abs(),
-        }
-    }
 }
 
 /// How far a pixel of a true frame must differ from the keyframe (in [-1, 1] units, any
@@ -162,7 +134,6 @@ impl AnimatorConfig {
             warp: true,
             flow_loss_weight: 1.0,
             motion_loss_weight: 0.0,
-            frame_loss: FrameLoss::Squared,
         }
     }
 
@@ -603,7 +574,7 @@ impl Animator {
         let target =
             self.schedule
                 .target(&frames, &noise, &timesteps, self.config.schedule.prediction)?;
-        let error = self.config.frame_loss.error(&prediction, &target)?;
+        let error = (prediction - target)?.sqr()?;
         let loss = if self.config.motion_loss_weight > 0.0 {
             let weights = moving_pixels(&keyframe, &frames)?
                 .affine(self.config.motion_loss_weight, 1.0)?
@@ -803,28 +774,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn the_absolute_frame_loss_counts_a_faint_shimmer_in_proportion() {
-        let truth = square_at(10);
-        // The whole frame 0.02 off (about 3 levels of 255), and the square 4 px off.
-        let shimmer = truth.affine(1.0, 0.02).unwrap();
-        let misplaced = square_at(14);
-        let cost = |loss: FrameLoss, prediction: &Tensor| {
-            loss.error(prediction, &truth)
-                .unwrap()
-                .mean_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
-        let ratio = |loss| cost(loss, &shimmer) / cost(loss, &misplaced);
-        // Squared, the shimmer costs next to nothing beside the misplaced square; absolute,
-        // it costs a share a hundred times larger.
-        assert!(ratio(FrameLoss::Squared) < 0.002, "{}", ratio(FrameLoss::Squared));
-        assert!(ratio(FrameLoss::Absolute) > 0.1, "{}", ratio(FrameLoss::Absolute));
-        assert!((cost(FrameLoss::Absolute, &shimmer) - 0.02).abs() < 1e-6);
     }
 
     #[test]
