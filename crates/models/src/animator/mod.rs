@@ -91,6 +91,13 @@ pub struct AnimatorConfig {
     /// before it existed.
     #[serde(default)]
     pub motion_loss_weight: f64,
+    /// Weight of a loss on the pixels that hold still in the true frame: their mean
+    /// absolute error. Under the squared error a background a few levels off costs almost
+    /// nothing, so it shimmers; the absolute error pulls it all the way to still. Only the
+    /// still pixels: an absolute error on the moving ones too holds uncertain arms still
+    /// (docs/results/animator.md). 0 in animators trained before it existed.
+    #[serde(default)]
+    pub still_loss_weight: f64,
 }
 
 /// How far a pixel of a true frame must differ from the keyframe (in [-1, 1] units, any
@@ -106,6 +113,16 @@ fn moving_pixels(keyframe: &Tensor, frames: &Tensor) -> Result<Tensor> {
         .max_keepdim(2)?
         .gt(MOVING_THRESHOLD)?
         .to_dtype(DType::F32)
+}
+
+/// The mean absolute `difference` over the pixels that hold still (`moving` is 0), both
+/// shaped as the frames.
+fn still_pixel_loss(difference: &Tensor, moving: &Tensor) -> Result<Tensor> {
+    let still = moving.affine(-1.0, 1.0)?;
+    let count = still.sum_all()?.to_scalar::<f32>()?.max(1.0);
+    (difference.abs()? * still)?
+        .sum_all()?
+        .affine(1.0 / f64::from(count), 0.0)
 }
 
 /// How much smaller the pictures of the coarse flow loss are.
@@ -134,6 +151,7 @@ impl AnimatorConfig {
             warp: true,
             flow_loss_weight: 1.0,
             motion_loss_weight: 0.0,
+            still_loss_weight: 0.0,
         }
     }
 
@@ -574,15 +592,20 @@ impl Animator {
         let target =
             self.schedule
                 .target(&frames, &noise, &timesteps, self.config.schedule.prediction)?;
-        let error = (prediction - target)?.sqr()?;
-        let loss = if self.config.motion_loss_weight > 0.0 {
-            let weights = moving_pixels(&keyframe, &frames)?
-                .affine(self.config.motion_loss_weight, 1.0)?
-                .broadcast_as(error.shape())?;
+        let difference = (prediction - target)?;
+        let error = difference.sqr()?;
+        let moving = moving_pixels(&keyframe, &frames)?.broadcast_as(error.shape())?;
+        let mut loss = if self.config.motion_loss_weight > 0.0 {
+            let weights = moving.affine(self.config.motion_loss_weight, 1.0)?;
             ((error * &weights)?.sum_all()? / weights.sum_all()?)?
         } else {
             error.mean_all()?
         };
+        if self.config.still_loss_weight > 0.0 {
+            loss = (loss
+                + still_pixel_loss(&difference, &moving)?
+                    .affine(self.config.still_loss_weight, 0.0)?)?;
+        }
         match flow {
             Some(flow) if self.config.flow_loss_weight > 0.0 => {
                 loss + self
@@ -774,6 +797,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_still_pixel_loss_counts_a_faint_shimmer_and_ignores_what_moves() {
+        // Frame 1 holds still, frame 2 has the square 4 px to the right.
+        let keyframe = square_at(10);
+        let frames = Tensor::stack(&[square_at(10), square_at(14)], 1).unwrap();
+        let moving = moving_pixels(&keyframe, &frames)
+            .unwrap()
+            .broadcast_as(frames.shape())
+            .unwrap();
+        let loss = |difference: &Tensor| {
+            still_pixel_loss(difference, &moving)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        // Predicting the keyframe held still misses only moving pixels: no still-pixel loss.
+        let held = keyframe
+            .unsqueeze(1)
+            .unwrap()
+            .broadcast_as(frames.shape())
+            .unwrap();
+        assert_eq!(loss(&(&held - &frames).unwrap()), 0.0);
+        // The truth with a shimmer of 0.02 everywhere (about 3 levels of 255) costs 0.02,
+        // where its squared error would cost 0.0004.
+        let shimmer = Tensor::full(0.02f32, frames.shape(), &Device::Cpu).unwrap();
+        assert!((loss(&shimmer) - 0.02).abs() < 1e-6, "{}", loss(&shimmer));
     }
 
     #[test]
