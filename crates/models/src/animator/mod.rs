@@ -91,11 +91,13 @@ pub struct AnimatorConfig {
     /// before it existed.
     #[serde(default)]
     pub motion_loss_weight: f64,
-    /// Weight of a loss on the pixels that hold still in the true frame: their mean
-    /// absolute error. Under the squared error a background a few levels off costs almost
-    /// nothing, so it shimmers; the absolute error pulls it all the way to still. Only the
-    /// still pixels: an absolute error on the moving ones too holds uncertain arms still
-    /// (docs/results/animator.md). 0 in animators trained before it existed.
+    /// Weight of a loss on the pixels that hold still in the true frame, 3 px
+    /// or more from any that move: their mean absolute error. Under the squared error a
+    /// background a few levels off costs almost nothing, so it shimmers; the absolute error
+    /// pulls it all the way to still. Keep it light: at 1 it held the wavers' arms still
+    /// too, at 0.1 (the bundled animator's last 1,500 steps) more of them wave
+    /// (docs/results/animator.md). 0 in the presets and in animators trained before it
+    /// existed.
     #[serde(default)]
     pub still_loss_weight: f64,
 }
@@ -116,9 +118,8 @@ fn moving_pixels(keyframe: &Tensor, frames: &Tensor) -> Result<Tensor> {
 }
 
 /// How far, in pixels, a still pixel must be from every moving one to count in the
-/// still-pixel loss. Where a moving thing will be is uncertain by a pixel or two, and an
-/// absolute error right beside it makes holding a waving arm still the cheapest guess
-/// (docs/results/animator.md).
+/// still-pixel loss: where a moving thing will be is uncertain by a pixel or two, and
+/// there the squared error alone decides.
 const STILL_MARGIN: usize = 3;
 
 /// 1 where no pixel within [`STILL_MARGIN`] moves, from `moving` (batch, frames, 1, size,
