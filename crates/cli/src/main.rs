@@ -1,5 +1,6 @@
 //! The `moviedreamer` command: a thin layer of argument parsing over the library crates.
 
+mod allocator;
 mod animate_cmd;
 mod bench_cmd;
 mod cast;
@@ -18,13 +19,6 @@ mod world_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// mimalloc instead of the system allocator: candle allocates a fresh buffer for every
-/// tensor, and glibc hands large ones straight back to the kernel, so each training step
-/// paid for hundreds of thousands of page faults (a quarter of its time, measured in
-/// docs/results/tokenizer.md). mimalloc keeps freed pages for reuse.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Make long, coherent films from a multimodal script.
 ///
@@ -99,6 +93,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     die_quietly_on_a_closed_pipe();
     single_threaded_kernels();
     let cli = Cli::parse();
