@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use moviedreamer_models::planner::PlannerHead;
 use moviedreamer_models::planner::diffusion_head::DiffusionHeadConfig;
 use moviedreamer_train::animator::{AnimatorTraining, train_animator};
+use moviedreamer_train::data::training_batches;
 use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
 use moviedreamer_train::identity::{IdentityTraining, train_identity};
 use moviedreamer_train::planner::{AntiOverfitting, PlannerTraining, train_planner};
@@ -84,6 +85,12 @@ pub struct TrainAllArgs {
     /// must have 8 frames for the storyworld preset: generate with --frames 8).
     #[arg(long)]
     data: PathBuf,
+    /// A dataset for the evaluator alone [default: DATA]. Give it many characters, e.g.
+    /// `world generate --films 8000 --shots 6 --frames 8 --portraits 1`: on a few hundred
+    /// characters the evaluator learns to recognise each one and recall its traits instead
+    /// of reading them (docs/results/evaluator.md).
+    #[arg(long)]
+    evaluator_data: Option<PathBuf>,
     /// Model sizes and training settings of every stage: storyworld or micro (seconds).
     #[arg(long, default_value = "storyworld")]
     preset: String,
@@ -314,6 +321,16 @@ fn train_all(args: &TrainAllArgs) -> anyhow::Result<ExitCode> {
         !summary.interrupted
     };
 
+    // The evaluator trains last: a wrong --evaluator-data is reported before the hours of
+    // the stages before it, not after.
+    let mut evaluator = EvaluatorTraining::preset(&args.preset).with_context(unknown)?;
+    evaluator.seed = args.seed;
+    let evaluator_data = args.evaluator_data.as_ref().unwrap_or(&args.data);
+    if let Some(data) = &args.evaluator_data {
+        training_batches(data, evaluator.model.image_size, evaluator.batch, args.seed)
+            .with_context(|| format!("--evaluator-data {}", data.display()))?;
+    }
+
     let mut tokenizer = TokenizerTraining::preset(&args.preset).with_context(unknown)?;
     tokenizer.seed = args.seed;
     let summary = train_tokenizer(&tokenizer, &args.data, &options("tokenizer"))?;
@@ -352,9 +369,7 @@ fn train_all(args: &TrainAllArgs) -> anyhow::Result<ExitCode> {
     if !finished("animator", animator.steps, summary) {
         return Ok(ExitCode::FAILURE);
     }
-    let mut evaluator = EvaluatorTraining::preset(&args.preset).with_context(unknown)?;
-    evaluator.seed = args.seed;
-    let summary = train_evaluator(&evaluator, &args.data, &options("evaluator"))?;
+    let summary = train_evaluator(&evaluator, evaluator_data, &options("evaluator"))?;
     if !finished("evaluator", evaluator.steps, summary) {
         return Ok(ExitCode::FAILURE);
     }

@@ -11,11 +11,15 @@ fn train_every_stage_then_generate_with_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     small_world(&dir.path().join("data"), 6, 32);
+    // The evaluator's own world (the storyworld preset's recipe gives it many characters).
+    small_world(&dir.path().join("evaluator-data"), 3, 32);
     let train = [
         "train",
         "all",
         "--data",
         &path("data"),
+        "--evaluator-data",
+        &path("evaluator-data"),
         "--preset",
         "micro",
         "-o",
@@ -241,6 +245,30 @@ fn train_every_stage_then_generate_with_them() {
     .unwrap();
     assert!(again["films"][1]["seconds_per_keyframe"].is_null());
     assert_eq!(again["films"][1]["scores"], results[1]["scores"]);
+}
+
+#[test]
+fn a_missing_evaluator_dataset_is_named_before_any_stage_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    small_world(&dir.path().join("data"), 4, 32);
+    let out = moviedreamer(&[
+        "train",
+        "all",
+        "--data",
+        &path("data"),
+        "--evaluator-data",
+        &path("no-such-world"),
+        "--preset",
+        "micro",
+        "-o",
+        &path("runs"),
+    ]);
+    assert!(!out.status.success());
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert!(error.contains("--evaluator-data"), "{error}");
+    assert!(error.contains("no-such-world"), "{error}");
+    assert!(!dir.path().join("runs/tokenizer").exists());
 }
 
 #[test]
