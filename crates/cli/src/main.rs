@@ -1,6 +1,5 @@
 //! The `moviedreamer` command: a thin layer of argument parsing over the library crates.
 
-mod allocator;
 mod animate_cmd;
 mod bench_cmd;
 mod cast;
@@ -19,6 +18,13 @@ mod world_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of the system allocator, with its purge off
+/// (`moviedreamer_nn::allocator`): candle allocates a fresh buffer for every tensor, and both
+/// glibc and mimalloc's default purge give freed buffers back to the kernel, so a training
+/// step spent up to a third of its time in page faults.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Make long, coherent films from a multimodal script.
 ///
@@ -93,7 +99,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    allocator::keep_freed_memory();
+    moviedreamer_nn::allocator::keep_freed_memory();
     die_quietly_on_a_closed_pipe();
     single_threaded_kernels();
     let cli = Cli::parse();

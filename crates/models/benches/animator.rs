@@ -24,6 +24,7 @@ const SHOTS: usize = 8;
 const STEPS: usize = 10;
 
 fn animator(c: &mut Criterion) {
+    common::keep_freed_memory();
     let config = AnimatorConfig::storyworld();
     let model = untrained_for_inference(|vb| Animator::new(&config, vb)).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);

@@ -113,6 +113,7 @@ fn sweep() {
 criterion_group!(benches, bench);
 
 fn main() {
+    common::keep_freed_memory();
     benches();
     Criterion::default().configure_from_args().final_summary();
     sweep();

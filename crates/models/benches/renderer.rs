@@ -24,6 +24,7 @@ const STEPS: usize = 20;
 const IDENTITY_DIM: usize = 64;
 
 fn renderer(c: &mut Criterion) {
+    common::keep_freed_memory();
     let config = RendererConfig::for_tokenizer(&TokenizerConfig::storyworld(), IDENTITY_DIM);
     let model = untrained_for_inference(|vb| Renderer::new(&config, vb)).unwrap();
     let dev = Device::Cpu;

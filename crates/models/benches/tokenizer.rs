@@ -22,6 +22,7 @@ const DECODE_BATCH: usize = 16;
 const DECODE_STEPS: usize = 20;
 
 fn tokenizer(c: &mut Criterion) {
+    common::keep_freed_memory();
     let config = TokenizerConfig::storyworld();
     let model = untrained_for_inference(|vb| KeyframeTokenizer::new(&config, vb)).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);

@@ -7,6 +7,7 @@
 //! training step reaches all of its weights.
 
 pub mod activation;
+pub mod allocator;
 pub mod checkpoint;
 pub mod diffusion;
 pub mod grad_check;

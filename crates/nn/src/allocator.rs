@@ -1,4 +1,5 @@
-//! The process's allocator: mimalloc, told to keep the memory it frees.
+//! mimalloc, the allocator of the `moviedreamer` binary and of the benches, told to keep the
+//! memory it frees.
 //!
 //! candle allocates a fresh buffer for every tensor. glibc hands large ones straight back
 //! to the kernel, so each training step paid for hundreds of thousands of page faults (a
@@ -11,10 +12,6 @@
 //! training step's time went"). The working set of a step is the same at every step, so
 //! memory still stays flat over long films.
 
-/// mimalloc with the purge switched off by [`keep_freed_memory`].
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the version libmimalloc-sys
 /// builds by default); the crate does not name it. The test below checks that the option
 /// at this index is the purge delay by its default of 1,000 ms, which no other option has.
@@ -24,13 +21,14 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const PURGE_DELAY_ENV: &str = "MIMALLOC_PURGE_DELAY";
 
 /// Tells mimalloc never to give freed memory back to the kernel, unless the user chose a
-/// purge delay in the environment. Called first thing in `main`.
+/// purge delay in the environment. Call it first thing in `main`, in a process whose global
+/// allocator is mimalloc (elsewhere it changes nothing).
 #[allow(unsafe_code)]
 pub fn keep_freed_memory() {
     if std::env::var_os(PURGE_DELAY_ENV).is_none() {
-        // SAFETY: mimalloc's option table is a static array; `PURGE_DELAY` is in range, and
-        // this runs before any other thread exists (mimalloc's option setters are not
-        // thread-safe).
+        // SAFETY: mimalloc's option table is a static array and `PURGE_DELAY` is in range.
+        // Callers run it before other threads start (mimalloc's option setters are not
+        // thread-safe); at worst a racing reader sees the old or the new delay.
         unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) };
     }
 }
