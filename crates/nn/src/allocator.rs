@@ -45,7 +45,10 @@ mod tests {
         }
         // SAFETY: reading an option in range.
         let default = unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
-        assert_eq!(default, 1000, "option {PURGE_DELAY} is not mimalloc's purge delay");
+        assert_eq!(
+            default, 1000,
+            "option {PURGE_DELAY} is not mimalloc's purge delay"
+        );
         keep_freed_memory();
         let now = unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
         assert_eq!(now, -1);
