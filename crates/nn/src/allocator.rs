@@ -50,6 +50,7 @@ mod tests {
             "option {PURGE_DELAY} is not mimalloc's purge delay"
         );
         keep_freed_memory();
+        // SAFETY: as above.
         let now = unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) };
         assert_eq!(now, -1);
     }
