@@ -260,6 +260,11 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
             a.attribute, a.cases
         );
     }
+    println!("\n| attribute | flat | sketch | neon | sepia |\n| --- | ---: | ---: | ---: | ---: |");
+    for a in &accuracies {
+        let [flat, sketch, neon, sepia] = a.by_style.map(percent);
+        println!("| {} | {flat} | {sketch} | {neon} | {sepia} |", a.attribute);
+    }
     println!("wrote {}", report_path.display());
     Ok(ExitCode::SUCCESS)
 }

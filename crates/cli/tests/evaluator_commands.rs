@@ -42,21 +42,26 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     // One test film of four keyframes: four cases for each scene attribute, three slots each.
     assert_eq!(rows[0]["cases"].as_u64(), Some(4));
     assert_eq!(rows[4]["cases"].as_u64(), Some(12));
-    // Per shot type, the shares weighted by their cases add up to the overall share; the
-    // table shows a column per shot type.
+    // Per shot type and per style, the shares weighted by their cases add up to the overall
+    // share; the tables show a column per shot type and per style.
     assert!(out.contains("| wide | medium | close-up |"), "{out}");
-    let test_labels = labels_by_shot_type(&dir.path().join("data"));
+    assert!(out.contains("| flat | sketch | neon | sepia |"), "{out}");
+    let data = dir.path().join("data");
+    let by_shot_type = test_labels_by(&data, "shot_type", &["wide", "medium", "close-up"]);
+    let by_style = test_labels_by(&data, "style", &["flat", "sketch", "neon", "sepia"]);
     for row in rows.iter().take(4) {
         let overall = row["accuracy"].as_f64().unwrap();
-        let by_shot = row["by_shot_type"].as_array().unwrap();
-        let weighted: f64 = by_shot
-            .iter()
-            .zip(test_labels)
-            .map(|(share, cases)| share.as_f64().map_or(0.0, |s| s * cases as f64))
-            .sum();
-        assert!((weighted / 4.0 - overall).abs() < 1e-9, "{row}");
-        for (share, cases) in by_shot.iter().zip(test_labels) {
-            assert_eq!(share.is_null(), cases == 0, "{row}");
+        for (key, counts) in [("by_shot_type", &by_shot_type), ("by_style", &by_style)] {
+            let shares = row[key].as_array().unwrap();
+            let weighted: f64 = shares
+                .iter()
+                .zip(counts)
+                .map(|(share, &cases)| share.as_f64().map_or(0.0, |s| s * cases as f64))
+                .sum();
+            assert!((weighted / 4.0 - overall).abs() < 1e-9, "{key}: {row}");
+            for (share, &cases) in shares.iter().zip(counts) {
+                assert_eq!(share.is_null(), cases == 0, "{key}: {row}");
+            }
         }
     }
 
@@ -170,17 +175,14 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("the evaluator takes 32 px"));
 }
 
-/// How many of the test split's keyframes are wide, medium and close-up shots.
-fn labels_by_shot_type(data: &std::path::Path) -> [usize; 3] {
-    let mut counts = [0; 3];
+/// How many of the test split's keyframes have each of `values` as their label `field`.
+fn test_labels_by(data: &std::path::Path, field: &str, values: &[&str]) -> Vec<usize> {
+    let mut counts = vec![0; values.len()];
     for entry in std::fs::read_dir(data.join("test")).unwrap() {
         let labels = std::fs::read_to_string(entry.unwrap().path().join("labels.jsonl")).unwrap();
         for line in labels.lines() {
             let line: serde_json::Value = serde_json::from_str(line).unwrap();
-            let index = ["wide", "medium", "close-up"]
-                .iter()
-                .position(|t| line["shot_type"] == *t)
-                .unwrap();
+            let index = values.iter().position(|v| line[field] == *v).unwrap();
             counts[index] += 1;
         }
     }

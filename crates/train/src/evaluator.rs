@@ -194,8 +194,9 @@ struct Targets {
     pose_shown: Tensor,
     traits: Vec<Tensor>,
     /// Per trait, 1 on the rows of characters who stand there and show the trait large
-    /// enough to read at this picture size ([`KeyframeLabels::shows_trait`]): the
-    /// evaluator is neither taught nor scored on details it cannot see.
+    /// enough to read at this picture size, in colours apart from the trait's other values
+    /// ([`KeyframeLabels::shows_trait`]): the evaluator is neither taught nor scored on
+    /// details it cannot see.
     trait_shown: Vec<Tensor>,
 }
 
@@ -218,7 +219,7 @@ fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<
             pose_shown[row] = f32::from(u8::from(keyframe.shows_pose()));
             for (t, &value) in actor.traits.iter().enumerate() {
                 traits[t][row] = value as u32;
-                if keyframe.shows_trait(t, image_size as u32) {
+                if keyframe.shows_trait(t, value, image_size as u32) {
                     shown[t][row] = 1.0;
                 }
             }
@@ -290,19 +291,28 @@ pub struct AttributeAccuracy {
     /// faces are a few pixels in a wide shot and fill a close-up, so this tells whether a
     /// shortfall is resolution or something else.
     pub by_shot_type: [Option<f64>; SHOT_TYPE_CLASSES],
+    /// The same per style (flat, sketch, neon, sepia: `Style::ALL`'s order), `None` where it
+    /// had no case: the styles draw colours further apart or closer together, so this tells
+    /// whether a colour trait's shortfall is in one style only.
+    pub by_style: [Option<f64>; STYLE_CLASSES],
 }
 
-/// Right and scored cases of one attribute, per shot type.
+/// Right and scored cases of one attribute, per shot type and per style.
 #[derive(Debug, Clone, Copy, Default)]
 struct Tally {
     right: [usize; SHOT_TYPE_CLASSES],
     cases: [usize; SHOT_TYPE_CLASSES],
+    right_by_style: [usize; STYLE_CLASSES],
+    cases_by_style: [usize; STYLE_CLASSES],
 }
 
 impl Tally {
-    fn add(&mut self, shot_type: usize, right: bool) {
-        self.right[shot_type] += usize::from(right);
-        self.cases[shot_type] += 1;
+    /// Scores one case of a keyframe with these labels.
+    fn add(&mut self, keyframe: &KeyframeLabels, right: bool) {
+        self.right[keyframe.shot_type] += usize::from(right);
+        self.cases[keyframe.shot_type] += 1;
+        self.right_by_style[keyframe.style] += usize::from(right);
+        self.cases_by_style[keyframe.style] += 1;
     }
 
     fn accuracy(&self, attribute: String) -> AttributeAccuracy {
@@ -314,6 +324,10 @@ impl Tally {
             accuracy: share(self.right.iter().sum(), cases),
             by_shot_type: std::array::from_fn(|s| {
                 (self.cases[s] > 0).then(|| share(self.right[s], self.cases[s]))
+            }),
+            by_style: std::array::from_fn(|s| {
+                (self.cases_by_style[s] > 0)
+                    .then(|| share(self.right_by_style[s], self.cases_by_style[s]))
             }),
         }
     }
@@ -367,21 +381,21 @@ pub fn evaluate_evaluator(
             t.reshape(((), classes))?.argmax(D::Minus1)?.to_vec1()
         };
         let targets = targets(&labels, model.config().image_size)?;
-        // The shot type of every keyframe, and of every slot row (keyframe-major).
-        let shot_of_row = |row: usize| labels[row / SLOT_CLASSES].shot_type;
+        // The keyframe of every slot row (keyframe-major).
+        let keyframe_of_row = |row: usize| &labels[row / SLOT_CLASSES];
         for (a, (logits, target)) in reading.scene.iter().zip(&targets.scene).enumerate() {
             for (k, (p, t)) in argmax(logits)?
                 .iter()
                 .zip(target.to_vec1::<u32>()?)
                 .enumerate()
             {
-                tallies[a].add(labels[k].shot_type, *p == t);
+                tallies[a].add(&labels[k], *p == t);
             }
         }
         let present: Vec<u32> = targets.presence.to_vec1()?;
         let base = SCENE.len();
         for (row, (p, t)) in argmax(&reading.presence)?.iter().zip(&present).enumerate() {
-            tallies[base].add(shot_of_row(row), p == t);
+            tallies[base].add(keyframe_of_row(row), p == t);
         }
         // Pose and each trait count only where the shot shows them.
         let mut counted: Vec<Vec<f32>> = vec![targets.pose_shown.to_vec1()?];
@@ -395,7 +409,7 @@ pub fn evaluate_evaluator(
             let predicted = argmax(logits)?;
             let target = target.to_vec1::<u32>()?;
             for row in (0..present.len()).filter(|&row| counted[row] == 1.0) {
-                tallies[base + 1 + k].add(shot_of_row(row), predicted[row] == target[row]);
+                tallies[base + 1 + k].add(keyframe_of_row(row), predicted[row] == target[row]);
             }
         }
         progress(chunk.len());
@@ -411,6 +425,7 @@ pub fn evaluate_evaluator(
 mod tests {
     use super::*;
     use crate::data::labels::ActorLabels;
+    use moviedreamer_storyworld::world::Style;
 
     fn keyframe(shot_type: usize) -> KeyframeLabels {
         KeyframeLabels {
@@ -454,5 +469,25 @@ mod tests {
             (pose_shown[0], pose_shown[4], pose_shown[3]),
             (1.0, 0.0, 0.0)
         );
+    }
+
+    #[test]
+    fn colours_the_style_draws_alike_are_neither_taught_nor_scored() {
+        // Two medium shots in sepia: an orange outfit (one level from pink there) and a
+        // yellow one (apart from every other).
+        let sepia = Style::ALL.iter().position(|s| *s == Style::Sepia).unwrap();
+        let outfit = TRAIT_NAMES.iter().position(|n| *n == "outfit").unwrap();
+        let mut orange = keyframe(1);
+        orange.style = sepia;
+        orange.actors[0].traits[outfit] = 1;
+        let mut yellow = orange.clone();
+        yellow.actors[0].traits[outfit] = 2;
+        let sepia_targets = targets(&[orange.clone(), yellow], 64).unwrap();
+        assert_eq!(shown(&sepia_targets, "outfit", 0), 0.0);
+        assert_eq!(shown(&sepia_targets, "outfit", 3), 1.0);
+        // Shapes are read in any style; the same orange counts in flat colours.
+        assert_eq!(shown(&sepia_targets, "head", 0), 1.0);
+        let flat = KeyframeLabels { style: 0, ..orange };
+        assert_eq!(shown(&targets(&[flat], 64).unwrap(), "outfit", 0), 1.0);
     }
 }

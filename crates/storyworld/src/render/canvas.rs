@@ -110,21 +110,41 @@ impl Canvas {
     pub fn finish(mut self, light: [f32; 3]) -> image::RgbImage {
         let size = self.size as u32;
         let mut out = image::RgbImage::new(size, size);
-        let sepia = self.style == Style::Sepia;
         for (pixel, source) in out.pixels_mut().zip(self.pixmap.pixels_mut().iter()) {
-            let mut rgb = [
-                source.red() as f32 * light[0],
-                source.green() as f32 * light[1],
-                source.blue() as f32 * light[2],
-            ];
-            if sepia {
-                let luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
-                rgb = [luma * 1.07 + 12.0, luma * 0.86 + 6.0, luma * 0.62];
-            }
-            pixel.0 = rgb.map(|v| v.round().clamp(0.0, 255.0) as u8);
+            let rgb = [source.red(), source.green(), source.blue()];
+            pixel.0 = finished(self.style, rgb, light).map(|v| v.round().clamp(0.0, 255.0) as u8);
         }
         out
     }
+}
+
+/// A canvas pixel as the finished picture shows it (before rounding): multiplied by `light`
+/// per channel, then toned by the style (sepia keeps only the brightness).
+fn finished(style: Style, rgb: Rgb, light: [f32; 3]) -> [f32; 3] {
+    let lit = [0, 1, 2].map(|c| rgb[c] as f32 * light[c]);
+    if style == Style::Sepia {
+        let luma = 0.299 * lit[0] + 0.587 * lit[1] + 0.114 * lit[2];
+        [luma * 1.07 + 12.0, luma * 0.86 + 6.0, luma * 0.62]
+    } else {
+        lit
+    }
+}
+
+/// The colours a shape of `colour` shows in a finished picture of `style` under `light`:
+/// its fill, and its outline where the shape is `outlined` and the style draws one (neon's
+/// outline carries the hue its dark fill hides). What [`Canvas::fill`] (outlined) and
+/// [`Canvas::fill_plain`] (not) draw, away from the anti-aliased edges.
+pub(crate) fn shown_colours(
+    style: Style,
+    colour: Rgb,
+    outlined: bool,
+    light: [f32; 3],
+) -> Vec<[f32; 3]> {
+    let outline = outline_colour(style, colour).filter(|_| outlined);
+    std::iter::once(fill_colour(style, colour))
+        .chain(outline)
+        .map(|drawn| finished(style, drawn, light))
+        .collect()
 }
 
 /// How a style colours a fill.

@@ -1,11 +1,16 @@
 //! Which identity traits a keyframe actually shows. A wide shot at 64 px draws a head
 //! about 6 px tall, so eyes and mouth are below a pixel; a close-up frames every head at
-//! the same place whatever the character's height. A reader of pictures (the evaluator)
-//! can only be trained on and held to what is drawn large enough to see.
+//! the same place whatever the character's height. Styles and light move colours together
+//! too: sepia keeps only the brightness, so an orange and a pink outfit come out one level
+//! apart. A reader of pictures (the evaluator) can only be trained on and held to what is
+//! drawn large enough, and in colours far enough apart, to see.
 
-use super::framing;
-use crate::identity::TRAIT_NAMES;
-use crate::world::ShotType;
+use super::canvas::shown_colours;
+use super::{framing, light};
+use crate::identity::{
+    EYE_COLOURS, HAIR_COLOURS, OUTFIT_COLOURS, Rgb, SKIN_TONES, TRAIT_NAMES, TRAIT_SIZES,
+};
+use crate::world::{Location, ShotType, Style, TimeOfDay};
 
 /// The smallest detail, in figure units (a medium-height character is 1 unit tall), that
 /// tells one value of each trait from another, in the order of [`TRAIT_NAMES`]. Measured
@@ -46,6 +51,61 @@ pub fn trait_visible(index: usize, shot: ShotType, size: u32) -> bool {
     detail * pixels_per_unit >= READABLE_PIXELS
 }
 
+/// Levels (of 255) by which two values of a colour trait must differ, in some channel of
+/// their fill or outline, to count as drawn apart. Interior pixels keep their exact levels
+/// in a lossless keyframe, but a generated keyframe is never that exact: a benchmark that
+/// held a generator to a difference of two levels would score noise.
+const DISTINCT_LEVELS: f32 = 8.0;
+
+/// The palette of a colour trait (by index in [`TRAIT_NAMES`]) and whether its shapes get
+/// the style's outline (eyes are drawn plain); `None` for traits that are shapes.
+fn palette(index: usize) -> Option<(Vec<Rgb>, bool)> {
+    let colours = |table: &[(&str, Rgb)]| table.iter().map(|&(_, rgb)| rgb).collect();
+    match *TRAIT_NAMES.get(index)? {
+        "skin" => Some((colours(&SKIN_TONES), true)),
+        "hair_colour" => Some((colours(&HAIR_COLOURS), true)),
+        "eyes" => Some((colours(&EYE_COLOURS), false)),
+        "outfit" => Some((colours(&OUTFIT_COLOURS), true)),
+        _ => None,
+    }
+}
+
+/// Whether value `value` of trait `index` (in the order of [`TRAIT_NAMES`]) is drawn apart
+/// from every other value of the trait in a keyframe of this style, place and time: in the
+/// finished picture their fills or outlines differ by at least [`DISTINCT_LEVELS`] in some
+/// channel. Shape traits (head, hair style, mouth, pattern, accessory, height) always are;
+/// an out-of-range value is not.
+pub fn trait_value_distinct(
+    index: usize,
+    value: usize,
+    style: Style,
+    location: Location,
+    time: TimeOfDay,
+) -> bool {
+    if TRAIT_SIZES
+        .get(index)
+        .is_none_or(|&classes| value >= classes)
+    {
+        return false;
+    }
+    let Some((colours, outlined)) = palette(index) else {
+        return true;
+    };
+    let own = colours[value];
+    let light = light(location, time, 1.0);
+    let shown = |colour| shown_colours(style, colour, outlined, light);
+    let own = shown(own);
+    colours
+        .iter()
+        .enumerate()
+        .filter(|&(other, _)| other != value)
+        .all(|(_, &other)| {
+            own.iter()
+                .zip(shown(other))
+                .any(|(a, b)| (0..3).any(|c| (a[c] - b[c]).abs() >= DISTINCT_LEVELS))
+        })
+}
+
 /// Whether a picture framed as `shot` shows what a character's body is doing. A close-up
 /// frames head and shoulders where a standing character's are, and keyframes are drawn at
 /// the start of the motion (the talker's mouth still closed): sitting, standing, walking
@@ -81,6 +141,50 @@ mod tests {
         // Larger pictures show more: every trait in a 256 px wide shot.
         assert_eq!(visible(ShotType::Wide, 256).len(), TRAIT_NAMES.len());
         assert!(!trait_visible(TRAIT_NAMES.len(), ShotType::Medium, 64));
+    }
+
+    /// The values of trait `name` drawn apart in `style` by day in a forest.
+    fn distinct(name: &str, style: Style) -> Vec<usize> {
+        let index = TRAIT_NAMES.iter().position(|t| *t == name).unwrap();
+        let classes = TRAIT_SIZES[index];
+        (0..classes)
+            .filter(|&v| trait_value_distinct(index, v, style, Location::Forest, TimeOfDay::Day))
+            .collect()
+    }
+
+    #[test]
+    fn colours_a_style_draws_alike_are_not_shown() {
+        // Flat fills keep every palette apart.
+        for name in ["skin", "hair_colour", "eyes", "outfit"] {
+            let classes = distinct(name, Style::Flat).len();
+            let index = TRAIT_NAMES.iter().position(|t| *t == name).unwrap();
+            assert_eq!(classes, TRAIT_SIZES[index], "{name}");
+        }
+        // Sepia keeps the brightness only: of the eyes, brown alone stands apart (blue and
+        // violet come out two levels apart, green and grey seven); of the outfits, yellow,
+        // white and black (orange and pink, red and purple, green and teal come out a level
+        // or two apart).
+        assert_eq!(distinct("eyes", Style::Sepia), [0]);
+        assert_eq!(distinct("outfit", Style::Sepia), [2, 8, 9]);
+        // Neon's dark fills press the middle skin tones together, and their outlines,
+        // scaled to each colour's brightest channel, differ by hue only.
+        assert_eq!(distinct("skin", Style::Neon), [0, 1, 2, 5, 6, 7]);
+        // Shapes do not depend on the style; out-of-range values never count.
+        assert_eq!(distinct("head", Style::Sepia), [0, 1, 2, 3]);
+        assert!(!trait_value_distinct(
+            0,
+            4,
+            Style::Flat,
+            Location::Forest,
+            TimeOfDay::Day
+        ));
+        assert!(!trait_value_distinct(
+            TRAIT_NAMES.len(),
+            0,
+            Style::Flat,
+            Location::Forest,
+            TimeOfDay::Day
+        ));
     }
 
     #[test]

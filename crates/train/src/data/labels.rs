@@ -67,11 +67,21 @@ pub struct KeyframeLabels {
 }
 
 impl KeyframeLabels {
-    /// Whether this keyframe, at `size` px, shows trait `index` (in the order of
-    /// StoryWorld's `TRAIT_NAMES`) large enough to be read: see StoryWorld's
-    /// `trait_visible` (no eyes or mouth in a small wide shot, no height in a close-up).
-    pub fn shows_trait(&self, index: usize, size: u32) -> bool {
-        moviedreamer_storyworld::render::trait_visible(index, SHOT_TYPES[self.shot_type], size)
+    /// Whether this keyframe, at `size` px, shows value `value` of trait `index` (in the
+    /// order of StoryWorld's `TRAIT_NAMES`) so that it can be read: large enough (StoryWorld's
+    /// `trait_visible`: no eyes or mouth in a small wide shot, no height in a close-up) and,
+    /// for colours, drawn apart from the trait's other values in this style and light
+    /// (`trait_value_distinct`: no blue against violet eyes in sepia).
+    pub fn shows_trait(&self, index: usize, value: usize, size: u32) -> bool {
+        use moviedreamer_storyworld::render::{trait_value_distinct, trait_visible};
+        trait_visible(index, SHOT_TYPES[self.shot_type], size)
+            && trait_value_distinct(
+                index,
+                value,
+                Style::ALL[self.style],
+                Location::ALL[self.location],
+                TimeOfDay::ALL[self.time],
+            )
     }
 
     /// Whether this keyframe shows its characters' poses: not in a close-up (StoryWorld's
