@@ -31,7 +31,7 @@ use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::init::SMALL;
 use moviedreamer_nn::layers::{
-    Conv3x3, ConvResBlock, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
+    ColourTable, Conv3x3, ConvResBlock, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
     space_to_depth,
 };
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,12 @@ pub struct FigureReaderConfig {
     pub stages: usize,
     /// Width of the reading each slot's heads see.
     pub dim: usize,
+    /// Grid points per channel of a learned colour table (`moviedreamer_nn::layers::ColourTable`)
+    /// whose vector for each pixel is added to the stem's output, so that colours a few
+    /// levels apart (neighbouring skin tones) get features of their own; 0 (as in models
+    /// saved before it existed) leaves it out.
+    #[serde(default)]
+    pub colour_grid: usize,
 }
 
 impl EvaluatorConfig {
@@ -104,6 +110,7 @@ impl EvaluatorConfig {
                 channels: 24,
                 stages: 3,
                 dim: 96,
+                colour_grid: 33,
             },
             scene,
             poses,
@@ -129,6 +136,7 @@ impl EvaluatorConfig {
                 channels: 4,
                 stages: 2,
                 dim: 16,
+                colour_grid: 3,
             },
             ..Self::storyworld(scene, poses, traits)
         }
@@ -242,6 +250,7 @@ impl SceneReader {
 #[derive(Debug, Clone)]
 struct BandReader {
     stem: Conv3x3,
+    colours: Option<ColourTable>,
     blocks: Vec<ConvResBlock>,
     downs: Vec<Linear>,
     flatten: Linear,
@@ -262,6 +271,9 @@ impl BandReader {
         let last = (height / shrink) * (cfg.band / shrink) * width(cfg.stages);
         Ok(BandReader {
             stem: Conv3x3::new(3, width(0), vb.pp("stem"))?,
+            colours: (cfg.colour_grid > 0)
+                .then(|| ColourTable::new(cfg.colour_grid, width(0), vb.pp("colours")))
+                .transpose()?,
             blocks: (0..cfg.stages)
                 .map(|i| ConvResBlock::new(width(i), vb.pp(format!("blocks.{i}"))))
                 .collect::<Result<_>>()?,
@@ -275,9 +287,11 @@ impl BandReader {
 
     /// Bands (batch, 3, height, band) → (batch, dim), plus `context` (batch, dim).
     fn forward(&self, bands: &Tensor, context: &Tensor, train: bool) -> Result<Tensor> {
-        let mut x = self
-            .stem
-            .forward(&bands.permute((0, 2, 3, 1))?.contiguous()?)?;
+        let pixels = bands.permute((0, 2, 3, 1))?.contiguous()?;
+        let mut x = self.stem.forward(&pixels)?;
+        if let Some(colours) = &self.colours {
+            x = (x + colours.forward(&pixels)?)?;
+        }
         for (block, down) in self.blocks.iter().zip(&self.downs) {
             x = down.forward(&space_to_depth(&block.forward(&x, train)?)?)?;
         }

@@ -4,6 +4,7 @@
 
 mod attention;
 mod block;
+mod colour_table;
 mod conv;
 mod dit;
 mod dropout;
@@ -15,6 +16,7 @@ mod warp;
 
 pub use attention::{Attention, AttentionConfig, KvCache, Rope, causal_mask};
 pub use block::{CausalBlock, CausalBlockConfig, TransformerBlock};
+pub use colour_table::ColourTable;
 pub use conv::{Conv3x3, ConvResBlock, depth_to_space, space_to_depth};
 pub use dit::{DitBlock, DitBlockConfig, modulate};
 pub use dropout::Dropout;
