@@ -47,38 +47,38 @@ impl ColourTable {
             .clamp(0.0, last as f64 - 1e-4)?;
         let low = grid.floor()?;
         let frac = (&grid - &low)?;
-        let strides = Tensor::new(
-            &[(self.points * self.points) as f32, self.points as f32, 1.0],
-            pixels.device(),
-        )?;
-        let base = low.broadcast_mul(&strides)?.sum(D::Minus1)?;
-        let channel = |t: &Tensor, c: usize| t.narrow(D::Minus1, c, 1);
-        let mut out: Option<Tensor> = None;
-        for corner in 0..8usize {
+        let strides = [self.points * self.points, self.points, 1];
+        let base = low
+            .broadcast_mul(&Tensor::new(&strides.map(|s| s as f32), pixels.device())?)?
+            .sum(D::Minus1)?;
+        // Per channel, the weight of the cell's low and high corner.
+        let high = (0..3)
+            .map(|c| frac.narrow(D::Minus1, c, 1))
+            .collect::<Result<Vec<_>>>()?;
+        let low_weights = high.iter().map(|f| 1.0 - f).collect::<Result<Vec<_>>>()?;
+        // One of the cell's eight corners, weighted: bit 2 of `corner` picks red's high side,
+        // bit 1 green's, bit 0 blue's.
+        let corner_term = |corner: usize| -> Result<Tensor> {
             let up = [corner >> 2 & 1, corner >> 1 & 1, corner & 1];
-            let offset = (0..3)
-                .map(|c| up[c] * [self.points * self.points, self.points, 1][c])
-                .sum::<usize>();
+            let offset: usize = (0..3).map(|c| up[c] * strides[c]).sum();
             let index = (&base + offset as f64)?.to_dtype(DType::U32)?;
-            let mut weight: Option<Tensor> = None;
-            for (c, &u) in up.iter().enumerate() {
-                let f = channel(&frac, c)?;
-                let w = if u == 1 { f } else { (1.0 - f)? };
-                weight = Some(match weight {
-                    Some(acc) => (acc * w)?,
-                    None => w,
-                });
-            }
-            let weight = weight.expect("three channels");
-            let picked = self.table.index_select(&index, 0)?.broadcast_mul(&weight)?;
-            out = Some(match out {
-                Some(acc) => (acc + picked)?,
-                None => picked,
-            });
+            let pick = |c: usize| {
+                if up[c] == 1 {
+                    &high[c]
+                } else {
+                    &low_weights[c]
+                }
+            };
+            let weight = ((pick(0) * pick(1))? * pick(2))?;
+            self.table.index_select(&index, 0)?.broadcast_mul(&weight)
+        };
+        let mut out = corner_term(0)?;
+        for corner in 1..8 {
+            out = (out + corner_term(corner)?)?;
         }
         let mut shape = dims;
         *shape.last_mut().expect("pixels have a channel dimension") = self.table.dim(1)?;
-        out.expect("eight corners").reshape(shape)
+        out.reshape(shape)
     }
 }
 
