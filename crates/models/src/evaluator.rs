@@ -19,6 +19,12 @@
 //! reader, whose flattened last map keeps where each colour and edge is, read head shape,
 //! eyes and accessories far above chance within 250 steps.
 //!
+//! Why balance colours: StoryWorld lights a scene by multiplying each colour channel
+//! (dusk is warm, night blue outside and lamp-lit inside), so one skin tone under one light
+//! is within a few levels of its neighbour under another, and a reader that looks colours up
+//! cannot tell them apart without knowing the light. The scene reader, which reads the time
+//! of day, predicts the gain that undoes the light, and the bands are read balanced.
+//!
 //! A slot's identity embedding is the unit-length concatenation of its trait probabilities:
 //! two pictures of one character agree in it exactly as far as their traits are read alike,
 //! with nothing learned beyond the traits (so it cannot reward a generator for anything
@@ -29,7 +35,7 @@ use std::path::Path;
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
-use moviedreamer_nn::init::SMALL;
+use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
     ColourTable, Conv3x3, ConvResBlock, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
     space_to_depth,
@@ -91,6 +97,13 @@ pub struct FigureReaderConfig {
     /// saved before it existed) leaves it out.
     #[serde(default)]
     pub colour_grid: usize,
+    /// Whether the figure reader reads the keyframe balanced to daylight: the scene reader
+    /// predicts a gain per colour channel (taught the inverse of the scene's light), and the
+    /// bands are multiplied by it first, so that a skin tone is one colour under every
+    /// light instead of colliding with a neighbouring tone under another. `false` in models
+    /// saved before it existed.
+    #[serde(default)]
+    pub white_balance: bool,
 }
 
 impl EvaluatorConfig {
@@ -111,6 +124,7 @@ impl EvaluatorConfig {
                 stages: 3,
                 dim: 96,
                 colour_grid: 33,
+                white_balance: true,
             },
             scene,
             poses,
@@ -137,6 +151,7 @@ impl EvaluatorConfig {
                 stages: 2,
                 dim: 16,
                 colour_grid: 3,
+                white_balance: true,
             },
             ..Self::storyworld(scene, poses, traits)
         }
@@ -154,6 +169,9 @@ pub struct Reading {
     pub pose: Tensor,
     /// Per trait: (batch, slots, classes).
     pub traits: Vec<Tensor>,
+    /// The natural log of the predicted daylight gain per colour channel (batch, 3), where
+    /// the evaluator balances its keyframes ([`FigureReaderConfig::white_balance`]).
+    pub log_daylight_gain: Option<Tensor>,
 }
 
 impl Reading {
@@ -309,6 +327,8 @@ pub struct Evaluator {
     figure_reader: BandReader,
     /// The scene reader's output → the figure reader's starting read token.
     scene_to_figure: Linear,
+    /// The scene reader's output → the log daylight gain per colour channel.
+    daylight_gain: Option<Linear>,
     scene: Vec<Linear>,
     presence: Linear,
     pose: Linear,
@@ -342,6 +362,10 @@ impl Evaluator {
             )?,
             figure_reader: BandReader::new(side, figure, vb.pp("figure_reader"))?,
             scene_to_figure: linear(cfg.dim, figure.dim, vb.pp("scene_to_figure"))?,
+            daylight_gain: figure
+                .white_balance
+                .then(|| small_linear(cfg.dim, 3, vb.pp("daylight_gain")))
+                .transpose()?,
             scene: heads(&cfg.scene, cfg.dim, "scene")?,
             presence: linear(figure.dim, 2, vb.pp("presence"))?,
             pose: linear(figure.dim, cfg.poses, vb.pp("pose"))?,
@@ -386,6 +410,25 @@ impl Evaluator {
             );
         }
         let scene = self.scene_reader.forward(images, train)?;
+        let log_daylight_gain = self
+            .daylight_gain
+            .as_ref()
+            .map(|head| head.forward(&scene))
+            .transpose()?;
+        let balanced = match &log_daylight_gain {
+            // The gain learns from its own target only (detached): the figure reader
+            // cannot bend it into something other than the light.
+            Some(log_gain) => {
+                let gain = log_gain.detach().exp()?.reshape((batch, 3, 1, 1))?;
+                ((((images + 1.0)? / 2.0)?
+                    .broadcast_mul(&gain)?
+                    .clamp(0.0, 1.0)?
+                    * 2.0)?
+                    - 1.0)?
+            }
+            None => images.clone(),
+        };
+        let images = &balanced;
         // Every slot's band, slot-minor: (batch × slots, 3, side, band).
         let band = self.config.figure.band;
         let bands = self
@@ -417,6 +460,7 @@ impl Evaluator {
                 .iter()
                 .map(|head| head.forward(&slots))
                 .collect::<Result<_>>()?,
+            log_daylight_gain,
         })
     }
 }
@@ -457,11 +501,13 @@ mod tests {
         assert_eq!(reading.traits[1].dims(), &[2, 3, 2]);
         assert_eq!(reading.identity_embeddings().unwrap().dims(), &[2, 3, 8]);
         let mut loss = reading.presence.sqr().unwrap().mean_all().unwrap();
+        let gain = reading.log_daylight_gain.as_ref().expect("micro balances");
+        assert_eq!(gain.dims(), &[2, 3]);
         for t in reading
             .scene
             .iter()
             .chain(&reading.traits)
-            .chain([&reading.pose])
+            .chain([&reading.pose, gain])
         {
             loss = (loss + t.sqr().unwrap().mean_all().unwrap()).unwrap();
         }

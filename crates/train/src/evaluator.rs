@@ -242,7 +242,14 @@ fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<
     })
 }
 
-/// The summed cross-entropies of a reading against its keyframes' labels.
+/// Weight of the white balance's squared error (in log gain) beside the cross-entropies:
+/// a gain off by 1 % moves a bright colour about 2.5 levels, so errors near 1e-4 still
+/// matter; at weight 10 the untrained gain's error (night outside: about 0.1) counts as
+/// much as a cross-entropy.
+const DAYLIGHT_GAIN_WEIGHT: f64 = 10.0;
+
+/// The summed cross-entropies of a reading against its keyframes' labels, plus the white
+/// balance's squared error where the evaluator balances colours.
 fn reading_loss(
     reading: &Reading,
     labels: &[KeyframeLabels],
@@ -266,6 +273,15 @@ fn reading_loss(
     loss = (loss + masked_cross_entropy(&flat(&reading.presence)?, &targets.presence, &slots)?)?;
     loss =
         (loss + masked_cross_entropy(&flat(&reading.pose)?, &targets.pose, &targets.pose_shown)?)?;
+    if let Some(log_gain) = &reading.log_daylight_gain {
+        let target: Vec<f32> = labels
+            .iter()
+            .flat_map(|l| l.daylight_gain().map(f32::ln))
+            .collect();
+        let target = Tensor::from_vec(target, (labels.len(), 3), &Device::Cpu)?;
+        let error = (log_gain - target)?.sqr()?.mean_all()?;
+        loss = (loss + (error * DAYLIGHT_GAIN_WEIGHT)?)?;
+    }
     for ((logits, target), shown) in reading
         .traits
         .iter()
@@ -337,7 +353,8 @@ impl Tally {
 const READ_BATCH: usize = 64;
 
 /// Reads the keyframes of `dataset` at `indices` (unaugmented) and scores each attribute
-/// against their labels.
+/// against their labels; an evaluator that balances colours also scores its daylight gain
+/// (`daylight_gain`: right where every channel is within 1 %).
 ///
 /// With `pictures` (one per index), it reads those instead of the dataset's keyframes, still
 /// scored against the dataset's labels: how many labels survive a tokenizer's
@@ -361,7 +378,15 @@ pub fn evaluate_evaluator(
         .map(|(n, _)| n.to_string())
         .chain(["presence".to_owned(), "pose".to_owned()])
         .chain(TRAIT_NAMES.iter().map(|n| n.to_string()))
+        .chain(
+            model
+                .config()
+                .figure
+                .white_balance
+                .then(|| "daylight_gain".to_owned()),
+        )
         .collect();
+    let gain_row = SCENE.len() + 2 + TRAIT_NAMES.len();
     let mut tallies = vec![Tally::default(); names.len()];
     for (chunk_index, chunk) in indices.chunks(READ_BATCH).enumerate() {
         let (mut images, labels) = load_batch(
@@ -410,6 +435,15 @@ pub fn evaluate_evaluator(
             let target = target.to_vec1::<u32>()?;
             for row in (0..present.len()).filter(|&row| counted[row] == 1.0) {
                 tallies[base + 1 + k].add(keyframe_of_row(row), predicted[row] == target[row]);
+            }
+        }
+        // The white balance is right where every channel's gain is within 1 % of the
+        // truth: about 2.5 levels of a bright colour.
+        if let Some(log_gain) = &reading.log_daylight_gain {
+            for (keyframe, predicted) in labels.iter().zip(log_gain.exp()?.to_vec2::<f32>()?) {
+                let within = (predicted.iter().zip(keyframe.daylight_gain()))
+                    .all(|(p, t)| (p / t - 1.0).abs() <= 0.01);
+                tallies[gain_row].add(keyframe, within);
             }
         }
         progress(chunk.len());

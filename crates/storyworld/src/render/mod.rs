@@ -119,6 +119,20 @@ fn light(location: Location, time: TimeOfDay, extra: f32) -> [f32; 3] {
     base.map(|c| c * extra)
 }
 
+/// The per-channel factor that brings a finished keyframe's colours back to what daylight
+/// shows: the inverse of the scene's light, or, in sepia (which keeps only brightness), of
+/// the light's weight in the brightness. The evaluator learns to predict it from the whole
+/// keyframe and reads figures in the balanced colours, where a skin tone is one colour at
+/// every time of day instead of colliding with its neighbour under another light.
+pub fn daylight_gain(style: Style, location: Location, time: TimeOfDay) -> [f32; 3] {
+    let [r, g, b] = light(location, time, 1.0);
+    if style == Style::Sepia {
+        [1.0 / (0.299 * r + 0.587 * g + 0.114 * b); 3]
+    } else {
+        [1.0 / r, 1.0 / g, 1.0 / b]
+    }
+}
+
 /// Draws `spec` as a `size` × `size` picture and returns it with its labels.
 pub fn render(spec: &FrameSpec, size: u32) -> Result<(image::RgbImage, FrameLabels), RenderError> {
     if !(MIN_SIZE..=MAX_SIZE).contains(&size) {

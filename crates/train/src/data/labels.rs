@@ -84,6 +84,16 @@ impl KeyframeLabels {
             )
     }
 
+    /// The per-channel factor that brings this keyframe's colours back to daylight
+    /// (StoryWorld's `daylight_gain`): what the evaluator's white balance is taught.
+    pub fn daylight_gain(&self) -> [f32; 3] {
+        moviedreamer_storyworld::render::daylight_gain(
+            Style::ALL[self.style],
+            Location::ALL[self.location],
+            TimeOfDay::ALL[self.time],
+        )
+    }
+
     /// Whether this keyframe shows its characters' poses: not in a close-up (StoryWorld's
     /// `pose_visible`).
     pub fn shows_pose(&self) -> bool {
