@@ -64,26 +64,31 @@ fn rendering_is_deterministic_and_bounded_in_size() {
     assert_eq!(render(&spec, 257).unwrap_err(), RenderError::Size(257));
 }
 
+/// The colour at the cheek (right of the mouth, below the eye) of a bald character of
+/// skin tone `skin`, alone, facing the camera, drawn at 128 px.
+fn cheek_colour(skin: usize, location: Location, time: TimeOfDay, shot: ShotType) -> [u8; 3] {
+    let mut identity = identities(1, skin as u64)[0];
+    identity.skin = skin as u8;
+    identity.hair_style = HairStyle::Bald;
+    identity.accessory = Accessory::None;
+    let spec = FrameSpec::keyframe(
+        location,
+        time,
+        Style::Flat,
+        shot,
+        vec![actor(identity, 1, Pose::Stand, Facing::Front)],
+    );
+    let (image, labels) = render(&spec, 128).unwrap();
+    let [x0, y0, x1, y1] = labels.actors[0].face_box;
+    let (x, y) = (x0 + 0.77 * (x1 - x0), y0 + 0.77 * (y1 - y0));
+    image.get_pixel(x as u32, y as u32).0
+}
+
 #[test]
 fn the_colour_at_the_face_is_the_labelled_skin_tone() {
     for (skin, (name, rgb)) in SKIN_TONES.iter().enumerate() {
-        let mut identity = identities(1, skin as u64)[0];
-        identity.skin = skin as u8;
-        identity.hair_style = HairStyle::Bald;
-        identity.accessory = Accessory::None;
         for shot in [ShotType::Medium, ShotType::CloseUp] {
-            let spec = FrameSpec::keyframe(
-                Location::Meadow,
-                TimeOfDay::Day,
-                Style::Flat,
-                shot,
-                vec![actor(identity, 1, Pose::Stand, Facing::Front)],
-            );
-            let (image, labels) = render(&spec, 128).unwrap();
-            let [x0, y0, x1, y1] = labels.actors[0].face_box;
-            // A cheek: right of the mouth, below the eye.
-            let (x, y) = (x0 + 0.77 * (x1 - x0), y0 + 0.77 * (y1 - y0));
-            let pixel = image.get_pixel(x as u32, y as u32).0;
+            let pixel = cheek_colour(skin, Location::Meadow, TimeOfDay::Day, shot);
             let close = pixel.iter().zip(rgb).all(|(a, b)| a.abs_diff(*b) <= 3);
             assert!(
                 close,
@@ -98,29 +103,12 @@ fn balanced_to_daylight_a_face_shows_its_tone_under_every_light() {
     // Under dusk or lamp light neighbouring tones collide (honey lamp-lit is within 4
     // levels of olive at dusk); the evaluator reads faces after undoing the light.
     for (skin, (name, rgb)) in SKIN_TONES.iter().enumerate() {
-        let mut identity = identities(1, skin as u64)[0];
-        identity.skin = skin as u8;
-        identity.hair_style = HairStyle::Bald;
-        identity.accessory = Accessory::None;
         for location in [Location::Meadow, Location::Kitchen] {
             for &time in TimeOfDay::ALL {
-                let spec = FrameSpec::keyframe(
-                    location,
-                    time,
-                    Style::Flat,
-                    ShotType::CloseUp,
-                    vec![actor(identity, 1, Pose::Stand, Facing::Front)],
-                );
-                let (image, labels) = render(&spec, 128).unwrap();
-                let [x0, y0, x1, y1] = labels.actors[0].face_box;
-                let (x, y) = (x0 + 0.77 * (x1 - x0), y0 + 0.77 * (y1 - y0));
-                let pixel = image.get_pixel(x as u32, y as u32).0;
+                let pixel = cheek_colour(skin, location, time, ShotType::CloseUp);
                 let gain = daylight_gain(Style::Flat, location, time);
                 let balanced: Vec<f32> = (0..3).map(|c| pixel[c] as f32 * gain[c]).collect();
-                let close = balanced
-                    .iter()
-                    .zip(rgb)
-                    .all(|(a, &b)| (a - b as f32).abs() <= 3.0);
+                let close = (balanced.iter().zip(rgb)).all(|(a, &b)| (a - b as f32).abs() <= 3.0);
                 assert!(
                     close,
                     "{name} in the {location:?} at {time:?}: {balanced:?} balanced, expected {rgb:?}"
