@@ -265,6 +265,11 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
         let [flat, sketch, neon, sepia] = a.by_style.map(percent);
         println!("| {} | {flat} | {sketch} | {neon} | {sepia} |", a.attribute);
     }
+    println!("\n| attribute | day | dusk | night |\n| --- | ---: | ---: | ---: |");
+    for a in &accuracies {
+        let [day, dusk, night] = a.by_time.map(percent);
+        println!("| {} | {day} | {dusk} | {night} |", a.attribute);
+    }
     println!("wrote {}", report_path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -38,7 +38,9 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     let scores: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path("eval/scores.json")).unwrap()).unwrap();
     let rows = scores["accuracy"].as_array().unwrap();
-    assert_eq!(rows.len(), 4 + 2 + 10);
+    // Scene, presence and pose, the ten traits, and the white balance's daylight gain.
+    assert_eq!(rows.len(), 4 + 2 + 10 + 1);
+    assert_eq!(rows[16]["attribute"], "daylight_gain");
     // One test film of four keyframes: four cases for each scene attribute, three slots each.
     assert_eq!(rows[0]["cases"].as_u64(), Some(4));
     assert_eq!(rows[4]["cases"].as_u64(), Some(12));
@@ -46,12 +48,18 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     // share; the tables show a column per shot type and per style.
     assert!(out.contains("| wide | medium | close-up |"), "{out}");
     assert!(out.contains("| flat | sketch | neon | sepia |"), "{out}");
+    assert!(out.contains("| day | dusk | night |"), "{out}");
     let data = dir.path().join("data");
     let by_shot_type = test_labels_by(&data, "shot_type", &["wide", "medium", "close-up"]);
     let by_style = test_labels_by(&data, "style", &["flat", "sketch", "neon", "sepia"]);
+    let by_time = test_labels_by(&data, "time", &["day", "dusk", "night"]);
     for row in rows.iter().take(4) {
         let overall = row["accuracy"].as_f64().unwrap();
-        for (key, counts) in [("by_shot_type", &by_shot_type), ("by_style", &by_style)] {
+        for (key, counts) in [
+            ("by_shot_type", &by_shot_type),
+            ("by_style", &by_style),
+            ("by_time", &by_time),
+        ] {
             let shares = row[key].as_array().unwrap();
             let weighted: f64 = shares
                 .iter()

@@ -311,15 +311,21 @@ pub struct AttributeAccuracy {
     /// had no case: the styles draw colours further apart or closer together, so this tells
     /// whether a colour trait's shortfall is in one style only.
     pub by_style: [Option<f64>; STYLE_CLASSES],
+    /// The same per time of day (day, dusk, night), `None` where it had no case: the light
+    /// recolours skin, hair and clothes, so this tells whether a colour trait's shortfall
+    /// is the light.
+    pub by_time: [Option<f64>; TIME_CLASSES],
 }
 
-/// Right and scored cases of one attribute, per shot type and per style.
+/// Right and scored cases of one attribute, per shot type, per style and per time of day.
 #[derive(Debug, Clone, Copy, Default)]
 struct Tally {
     right: [usize; SHOT_TYPE_CLASSES],
     cases: [usize; SHOT_TYPE_CLASSES],
     right_by_style: [usize; STYLE_CLASSES],
     cases_by_style: [usize; STYLE_CLASSES],
+    right_by_time: [usize; TIME_CLASSES],
+    cases_by_time: [usize; TIME_CLASSES],
 }
 
 impl Tally {
@@ -329,22 +335,25 @@ impl Tally {
         self.cases[keyframe.shot_type] += 1;
         self.right_by_style[keyframe.style] += usize::from(right);
         self.cases_by_style[keyframe.style] += 1;
+        self.right_by_time[keyframe.time] += usize::from(right);
+        self.cases_by_time[keyframe.time] += 1;
     }
 
     fn accuracy(&self, attribute: String) -> AttributeAccuracy {
         let share = |right: usize, cases: usize| right as f64 / cases.max(1) as f64;
+        let shares = |right: &[usize], cases: &[usize], i: usize| {
+            (cases[i] > 0).then(|| share(right[i], cases[i]))
+        };
         let cases = self.cases.iter().sum();
         AttributeAccuracy {
             attribute,
             cases,
             accuracy: share(self.right.iter().sum(), cases),
-            by_shot_type: std::array::from_fn(|s| {
-                (self.cases[s] > 0).then(|| share(self.right[s], self.cases[s]))
+            by_shot_type: std::array::from_fn(|i| shares(&self.right, &self.cases, i)),
+            by_style: std::array::from_fn(|i| {
+                shares(&self.right_by_style, &self.cases_by_style, i)
             }),
-            by_style: std::array::from_fn(|s| {
-                (self.cases_by_style[s] > 0)
-                    .then(|| share(self.right_by_style[s], self.cases_by_style[s]))
-            }),
+            by_time: std::array::from_fn(|i| shares(&self.right_by_time, &self.cases_by_time, i)),
         }
     }
 }
