@@ -49,6 +49,22 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     assert!(out.contains("| wide | medium | close-up |"), "{out}");
     assert!(out.contains("| flat | sketch | neon | sepia |"), "{out}");
     assert!(out.contains("| day | dusk | night |"), "{out}");
+    // The confusion matrix holds every case, the right ones on its diagonal.
+    for row in &rows[..16] {
+        // (Left out where the attribute had no case.)
+        let confusion: Vec<Vec<u64>> = match &row["confusion"] {
+            serde_json::Value::Null => Vec::new(),
+            matrix => serde_json::from_value(matrix.clone()).unwrap(),
+        };
+        let cases: u64 = confusion.iter().flatten().sum();
+        let right: u64 = (0..confusion.len()).map(|i| confusion[i][i]).sum();
+        assert_eq!(Some(cases), row["cases"].as_u64(), "{row}");
+        let accuracy = right as f64 / cases.max(1) as f64;
+        assert!(
+            (accuracy - row["accuracy"].as_f64().unwrap()).abs() < 1e-9,
+            "{row}"
+        );
+    }
     let data = dir.path().join("data");
     let by_shot_type = test_labels_by(&data, "shot_type", &["wide", "medium", "close-up"]);
     let by_style = test_labels_by(&data, "style", &["flat", "sketch", "neon", "sepia"]);

@@ -315,10 +315,16 @@ pub struct AttributeAccuracy {
     /// recolours skin, hair and clothes, so this tells whether a colour trait's shortfall
     /// is the light.
     pub by_time: [Option<f64>; TIME_CLASSES],
+    /// Cases by true class (rows) and read class (columns): whether misreadings are
+    /// neighbours (one skin tone for the next) or scattered. Empty for the daylight gain,
+    /// which has no classes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub confusion: Vec<Vec<usize>>,
 }
 
-/// Right and scored cases of one attribute, per shot type, per style and per time of day.
-#[derive(Debug, Clone, Copy, Default)]
+/// Right and scored cases of one attribute, per shot type, per style and per time of day,
+/// and its confusion matrix.
+#[derive(Debug, Clone, Default)]
 struct Tally {
     right: [usize; SHOT_TYPE_CLASSES],
     cases: [usize; SHOT_TYPE_CLASSES],
@@ -326,6 +332,7 @@ struct Tally {
     cases_by_style: [usize; STYLE_CLASSES],
     right_by_time: [usize; TIME_CLASSES],
     cases_by_time: [usize; TIME_CLASSES],
+    confusion: Vec<Vec<usize>>,
 }
 
 impl Tally {
@@ -337,6 +344,18 @@ impl Tally {
         self.cases_by_style[keyframe.style] += 1;
         self.right_by_time[keyframe.time] += usize::from(right);
         self.cases_by_time[keyframe.time] += 1;
+    }
+
+    /// Scores one case of a keyframe with these labels whose class is `truth`, read as
+    /// `read`.
+    fn add_class(&mut self, keyframe: &KeyframeLabels, truth: usize, read: usize) {
+        self.add(keyframe, truth == read);
+        let classes = self.confusion.len().max(truth + 1).max(read + 1);
+        self.confusion.resize(classes, Vec::new());
+        for row in &mut self.confusion {
+            row.resize(classes, 0);
+        }
+        self.confusion[truth][read] += 1;
     }
 
     fn accuracy(&self, attribute: String) -> AttributeAccuracy {
@@ -354,6 +373,7 @@ impl Tally {
                 shares(&self.right_by_style, &self.cases_by_style, i)
             }),
             by_time: std::array::from_fn(|i| shares(&self.right_by_time, &self.cases_by_time, i)),
+            confusion: self.confusion.clone(),
         }
     }
 }
@@ -423,13 +443,13 @@ pub fn evaluate_evaluator(
                 .zip(target.to_vec1::<u32>()?)
                 .enumerate()
             {
-                tallies[a].add(&labels[k], *p == t);
+                tallies[a].add_class(&labels[k], t as usize, *p as usize);
             }
         }
         let present: Vec<u32> = targets.presence.to_vec1()?;
         let base = SCENE.len();
         for (row, (p, t)) in argmax(&reading.presence)?.iter().zip(&present).enumerate() {
-            tallies[base].add(keyframe_of_row(row), p == t);
+            tallies[base].add_class(keyframe_of_row(row), *t as usize, *p as usize);
         }
         // Pose and each trait count only where the shot shows them.
         let mut counted: Vec<Vec<f32>> = vec![targets.pose_shown.to_vec1()?];
@@ -443,7 +463,11 @@ pub fn evaluate_evaluator(
             let predicted = argmax(logits)?;
             let target = target.to_vec1::<u32>()?;
             for row in (0..present.len()).filter(|&row| counted[row] == 1.0) {
-                tallies[base + 1 + k].add(keyframe_of_row(row), predicted[row] == target[row]);
+                tallies[base + 1 + k].add_class(
+                    keyframe_of_row(row),
+                    target[row] as usize,
+                    predicted[row] as usize,
+                );
             }
         }
         // The white balance is right where every channel's gain is within 1 % of the
