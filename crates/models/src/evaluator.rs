@@ -413,6 +413,28 @@ impl Evaluator {
         &self.config
     }
 
+    /// The keyframes balanced to daylight by the gain the scene heads' reading picks from
+    /// the table, and the log gain; unchanged, and no gain, without a white balance.
+    fn balance(
+        &self,
+        images: &Tensor,
+        scene_logits: &[Tensor],
+    ) -> Result<(Tensor, Option<Tensor>)> {
+        let Some(table) = &self.daylight_gain else {
+            return Ok((images.clone(), None));
+        };
+        let log_gain = table.forward(&joint_probabilities(scene_logits)?)?;
+        // The table learns from its own target only (detached), so the figure reader
+        // cannot bend the gain into something other than the light.
+        let gain = log_gain
+            .detach()
+            .exp()?
+            .reshape((images.dim(0)?, 3, 1, 1))?;
+        let unit = ((images + 1.0)? / 2.0)?;
+        let balanced = ((unit.broadcast_mul(&gain)?.clamp(0.0, 1.0)? * 2.0)? - 1.0)?;
+        Ok((balanced, Some(log_gain)))
+    }
+
     /// Keyframes (batch, 3, size, size) in [-1, 1] → logits of every attribute.
     pub fn forward(&self, images: &Tensor, train: bool) -> Result<Reading> {
         let (batch, _, _, side) = images.dims4()?;
@@ -428,24 +450,7 @@ impl Evaluator {
             .iter()
             .map(|head| head.forward(&scene))
             .collect::<Result<Vec<_>>>()?;
-        let log_daylight_gain = self
-            .daylight_gain
-            .as_ref()
-            .map(|table| table.forward(&joint_probabilities(&scene_logits)?))
-            .transpose()?;
-        let balanced = match &log_daylight_gain {
-            // The table learns from its own target only (detached), so the figure reader
-            // cannot bend the gain into something other than the light.
-            Some(log_gain) => {
-                let gain = log_gain.detach().exp()?.reshape((batch, 3, 1, 1))?;
-                ((((images + 1.0)? / 2.0)?
-                    .broadcast_mul(&gain)?
-                    .clamp(0.0, 1.0)?
-                    * 2.0)?
-                    - 1.0)?
-            }
-            None => images.clone(),
-        };
+        let (balanced, log_daylight_gain) = self.balance(images, &scene_logits)?;
         let images = &balanced;
         // Every slot's band, slot-minor: (batch × slots, 3, side, band).
         let band = self.config.figure.band;
