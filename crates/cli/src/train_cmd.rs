@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use moviedreamer_models::planner::PlannerHead;
 use moviedreamer_models::planner::diffusion_head::DiffusionHeadConfig;
+use moviedreamer_nn::train::saved_settings;
 use moviedreamer_train::animator::{AnimatorTraining, train_animator};
 use moviedreamer_train::data::training_batches;
 use moviedreamer_train::evaluator::{EvaluatorTraining, train_evaluator};
@@ -17,6 +18,9 @@ use moviedreamer_train::renderer::{RendererTraining, train_renderer};
 use moviedreamer_train::session::{MODEL_DIR, RunOptions, TrainingSummary};
 use moviedreamer_train::tokenizer::{TokenizerTraining, train_tokenizer};
 use serde::de::DeserializeOwned;
+
+/// The preset a run uses when none is named: the bundled models' sizes.
+const DEFAULT_PRESET: &str = "storyworld";
 
 #[derive(Subcommand)]
 pub enum TrainCommand {
@@ -92,7 +96,7 @@ pub struct TrainAllArgs {
     #[arg(long)]
     evaluator_data: Option<PathBuf>,
     /// Model sizes and training settings of every stage: storyworld or micro (seconds).
-    #[arg(long, default_value = "storyworld")]
+    #[arg(long, default_value = DEFAULT_PRESET)]
     preset: String,
     /// Output directory, one folder per stage [default: runs].
     #[arg(long, short, default_value = "runs")]
@@ -154,9 +158,10 @@ pub struct RunArgs {
     /// A dataset made by `moviedreamer world generate` (its train split is used).
     #[arg(long)]
     data: PathBuf,
-    /// Model size and training settings: storyworld (the bundled model) or micro (seconds).
-    #[arg(long, default_value = "storyworld", conflicts_with = "settings")]
-    preset: String,
+    /// Model size and training settings: storyworld (the bundled model) or micro (seconds)
+    /// [default: storyworld; with --resume, the settings the run was started with].
+    #[arg(long, conflicts_with = "settings")]
+    preset: Option<String>,
     /// All model and training settings from a JSON file instead of a preset, e.g. a run's
     /// checkpoint/config.json edited; the options below still override it.
     #[arg(long)]
@@ -173,7 +178,9 @@ pub struct RunArgs {
     /// Seed of the data order and the noise.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Continue the run in the output directory from its last checkpoint.
+    /// Continue the run in the output directory from its last checkpoint, with the settings
+    /// it was started with (its checkpoint/config.json) unless --preset or --settings says
+    /// otherwise; --steps may lengthen it.
     #[arg(long)]
     resume: bool,
 }
@@ -188,21 +195,25 @@ pub struct TrainTokenizerArgs {
 }
 
 impl RunArgs {
-    /// The settings file's or the preset's settings of `stage`.
+    /// The settings of `stage`: the settings file's, the named preset's, on --resume the
+    /// run's own (so a preset changed since the run began does not change its model), else
+    /// the storyworld preset's.
     fn settings<T: DeserializeOwned>(
         &self,
         stage: &str,
         preset: impl Fn(&str) -> Option<T>,
     ) -> anyhow::Result<T> {
-        match &self.settings {
-            Some(path) => read_settings(path, stage),
-            None => preset(&self.preset).with_context(|| {
-                format!(
-                    "unknown preset \"{}\"; use storyworld or micro",
-                    self.preset
-                )
-            }),
+        if let Some(path) = &self.settings {
+            return read_settings(path, stage);
         }
+        if self.preset.is_none() && self.resume {
+            if let Some(path) = saved_settings(&self.options(stage).out) {
+                println!("resuming with the run's own settings, {}", path.display());
+                return read_settings(&path, stage);
+            }
+        }
+        let name = self.preset.as_deref().unwrap_or(DEFAULT_PRESET);
+        preset(name).with_context(|| format!("unknown preset \"{name}\"; use storyworld or micro"))
     }
 
     fn options(&self, stage: &str) -> RunOptions {

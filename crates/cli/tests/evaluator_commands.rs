@@ -22,6 +22,22 @@ fn train_the_evaluator_and_read_its_accuracy_per_attribute() {
     ]));
     assert!(out.contains("step 10"), "{out}");
 
+    // Lengthened with --resume and no preset, the run goes on with the micro settings it was
+    // started with (the default preset's model would not fit its checkpoint).
+    let out = ok(moviedreamer(&[
+        "train",
+        "evaluator",
+        "--data",
+        &path("data"),
+        "--steps",
+        "12",
+        "--out",
+        &path("run"),
+        "--resume",
+    ]));
+    assert!(out.contains("run's own settings"), "{out}");
+    assert!(out.contains("step 12"), "{out}");
+
     let out = ok(moviedreamer(&[
         "eval",
         "evaluator",

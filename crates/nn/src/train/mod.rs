@@ -80,7 +80,7 @@ pub use metrics::MetricsLog;
 pub use progress::Progress;
 pub use run_dir::{
     CHECKPOINT_DIR, EMA_FILE, LOSS_PLOT_FILE, METRICS_FILE, OPTIMIZER_FILE, RngState, RunDir,
-    TRAINER_FILE, TrainerState,
+    TRAINER_FILE, TrainerState, saved_settings,
 };
 
 use crate::checkpoint::CheckpointError;

@@ -31,6 +31,24 @@ const PARTIAL_DIR: &str = "checkpoint.partial";
 /// Where the last checkpoint waits while the new one takes its place.
 const OLD_DIR: &str = "checkpoint.old";
 
+/// The settings the run in `root` was training with (its latest checkpoint's
+/// `config.json`), if it has a checkpoint: a resumed run goes on with these, so a preset that
+/// changed since the run began does not change the model under it.
+pub fn saved_settings(root: &Path) -> Option<PathBuf> {
+    latest_checkpoint_in(root)
+        .map(|dir| dir.join(crate::checkpoint::CONFIG_FILE))
+        .filter(|path| path.is_file())
+}
+
+/// The complete checkpoint in run directory `root`: `checkpoint/`, or `checkpoint.old/` if a
+/// save was cut off between its two renames.
+fn latest_checkpoint_in(root: &Path) -> Option<PathBuf> {
+    [CHECKPOINT_DIR, OLD_DIR]
+        .into_iter()
+        .map(|name| root.join(name))
+        .find(|dir| dir.join(TRAINER_FILE).is_file())
+}
+
 /// What a training loop needs, beyond the weights and the optimiser, to go on exactly where
 /// it stopped. Saved as `trainer.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,10 +171,7 @@ impl RunDir {
     /// The complete checkpoint to resume from: `checkpoint/`, or `checkpoint.old/` if a save
     /// was cut off between its two renames.
     fn latest_checkpoint(&self) -> Option<PathBuf> {
-        [CHECKPOINT_DIR, OLD_DIR]
-            .into_iter()
-            .map(|name| self.root.join(name))
-            .find(|dir| dir.join(TRAINER_FILE).is_file())
+        latest_checkpoint_in(&self.root)
     }
 
     /// Opens the metrics log: emptied for a fresh run, cut back to the checkpoint's step for a
