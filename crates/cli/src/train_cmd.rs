@@ -206,11 +206,12 @@ impl RunArgs {
         if let Some(path) = &self.settings {
             return read_settings(path, stage);
         }
-        if self.preset.is_none() && self.resume {
-            if let Some(path) = saved_settings(&self.options(stage).out) {
-                println!("resuming with the run's own settings, {}", path.display());
-                return read_settings(&path, stage);
-            }
+        if self.preset.is_none()
+            && self.resume
+            && let Some(path) = saved_settings(&self.options(stage).out)
+        {
+            println!("resuming with the run's own settings, {}", path.display());
+            return read_settings(&path, stage);
         }
         let name = self.preset.as_deref().unwrap_or(DEFAULT_PRESET);
         preset(name).with_context(|| format!("unknown preset \"{name}\"; use storyworld or micro"))
