@@ -260,16 +260,23 @@ fn evaluator(args: EvalEvaluatorArgs) -> anyhow::Result<ExitCode> {
             a.attribute, a.cases
         );
     }
-    println!("\n| attribute | flat | sketch | neon | sepia |\n| --- | ---: | ---: | ---: | ---: |");
-    for a in &accuracies {
-        let [flat, sketch, neon, sepia] = a.by_style.map(percent);
-        println!("| {} | {flat} | {sketch} | {neon} | {sepia} |", a.attribute);
-    }
-    println!("\n| attribute | day | dusk | night |\n| --- | ---: | ---: | ---: |");
-    for a in &accuracies {
-        let [day, dusk, night] = a.by_time.map(percent);
-        println!("| {} | {day} | {dusk} | {night} |", a.attribute);
-    }
+    // The same shares split by style and by time of day, a table each.
+    let split_table =
+        |columns: &[&str], shares: &dyn Fn(&AttributeAccuracy) -> Vec<Option<f64>>| {
+            println!(
+                "\n| attribute | {} |\n| --- |{}",
+                columns.join(" | "),
+                " ---: |".repeat(columns.len())
+            );
+            for a in &accuracies {
+                let cells: Vec<String> = shares(a).into_iter().map(percent).collect();
+                println!("| {} | {} |", a.attribute, cells.join(" | "));
+            }
+        };
+    split_table(&["flat", "sketch", "neon", "sepia"], &|a| {
+        a.by_style.to_vec()
+    });
+    split_table(&["day", "dusk", "night"], &|a| a.by_time.to_vec());
     println!("wrote {}", report_path.display());
     Ok(ExitCode::SUCCESS)
 }

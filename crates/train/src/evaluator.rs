@@ -322,57 +322,80 @@ pub struct AttributeAccuracy {
     pub confusion: Vec<Vec<usize>>,
 }
 
+/// Right and scored cases split by one label of the keyframe (its shot type, style or time).
+#[derive(Debug, Clone, Copy)]
+struct Split<const N: usize> {
+    right: [usize; N],
+    cases: [usize; N],
+}
+
+impl<const N: usize> Default for Split<N> {
+    fn default() -> Self {
+        Split {
+            right: [0; N],
+            cases: [0; N],
+        }
+    }
+}
+
+impl<const N: usize> Split<N> {
+    fn add(&mut self, class: usize, right: bool) {
+        self.right[class] += usize::from(right);
+        self.cases[class] += 1;
+    }
+
+    /// The share right per class, `None` where it had no case.
+    fn shares(&self) -> [Option<f64>; N] {
+        std::array::from_fn(|i| (self.cases[i] > 0).then(|| share(self.right[i], self.cases[i])))
+    }
+}
+
+/// `right` of `cases`, 0 for no case.
+fn share(right: usize, cases: usize) -> f64 {
+    right as f64 / cases.max(1) as f64
+}
+
 /// Right and scored cases of one attribute, per shot type, per style and per time of day,
 /// and its confusion matrix.
 #[derive(Debug, Clone, Default)]
 struct Tally {
-    right: [usize; SHOT_TYPE_CLASSES],
-    cases: [usize; SHOT_TYPE_CLASSES],
-    right_by_style: [usize; STYLE_CLASSES],
-    cases_by_style: [usize; STYLE_CLASSES],
-    right_by_time: [usize; TIME_CLASSES],
-    cases_by_time: [usize; TIME_CLASSES],
+    by_shot_type: Split<SHOT_TYPE_CLASSES>,
+    by_style: Split<STYLE_CLASSES>,
+    by_time: Split<TIME_CLASSES>,
     confusion: Vec<Vec<usize>>,
 }
 
 impl Tally {
     /// Scores one case of a keyframe with these labels.
     fn add(&mut self, keyframe: &KeyframeLabels, right: bool) {
-        self.right[keyframe.shot_type] += usize::from(right);
-        self.cases[keyframe.shot_type] += 1;
-        self.right_by_style[keyframe.style] += usize::from(right);
-        self.cases_by_style[keyframe.style] += 1;
-        self.right_by_time[keyframe.time] += usize::from(right);
-        self.cases_by_time[keyframe.time] += 1;
+        self.by_shot_type.add(keyframe.shot_type, right);
+        self.by_style.add(keyframe.style, right);
+        self.by_time.add(keyframe.time, right);
     }
 
     /// Scores one case of a keyframe with these labels whose class is `truth`, read as
     /// `read`.
     fn add_class(&mut self, keyframe: &KeyframeLabels, truth: usize, read: usize) {
         self.add(keyframe, truth == read);
-        let classes = self.confusion.len().max(truth + 1).max(read + 1);
-        self.confusion.resize(classes, Vec::new());
-        for row in &mut self.confusion {
-            row.resize(classes, 0);
+        let classes = truth.max(read) + 1;
+        if classes > self.confusion.len() {
+            self.confusion.resize(classes, Vec::new());
+            for row in &mut self.confusion {
+                row.resize(classes, 0);
+            }
         }
         self.confusion[truth][read] += 1;
     }
 
     fn accuracy(&self, attribute: String) -> AttributeAccuracy {
-        let share = |right: usize, cases: usize| right as f64 / cases.max(1) as f64;
-        let shares = |right: &[usize], cases: &[usize], i: usize| {
-            (cases[i] > 0).then(|| share(right[i], cases[i]))
-        };
-        let cases = self.cases.iter().sum();
+        let cases = self.by_shot_type.cases.iter().sum();
         AttributeAccuracy {
             attribute,
             cases,
-            accuracy: share(self.right.iter().sum(), cases),
-            by_shot_type: std::array::from_fn(|i| shares(&self.right, &self.cases, i)),
-            by_style: std::array::from_fn(|i| {
-                shares(&self.right_by_style, &self.cases_by_style, i)
-            }),
-            by_time: std::array::from_fn(|i| shares(&self.right_by_time, &self.cases_by_time, i)),
+            accuracy: share(self.by_shot_type.right.iter().sum(), cases),
+            by_shot_type: self.by_shot_type.shares(),
+            by_style: self.by_style.shares(),
+            by_time: self.by_time.shares(),
             confusion: self.confusion.clone(),
         }
     }
