@@ -8,7 +8,9 @@
 //! small convolutional network with weights shared by every slot, reads one vertical band
 //! of the keyframe per slot (StoryWorld's slots are fixed places across the frame) and says
 //! whether someone stands there, their pose and their traits; the scene reader's output is
-//! added to its reading, so it knows the style, the light and the shot type.
+//! added to its reading, so it knows the style, the light and the shot type. A colour
+//! pool beside it averages the band's full-resolution features where a few learned
+//! queries look, so a trait's colour reaches the heads as the colour of its own pixels.
 //!
 //! Why a reader per band: one ViT with a query per slot, all attending to the whole frame,
 //! learned to recognise the training characters from their surroundings and outfit and
@@ -37,7 +39,7 @@ use std::path::Path;
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
-use moviedreamer_nn::init::SMALL;
+use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
     ColourTable, Conv3x3, ConvResBlock, LayerNorm, TransformerBlock, patchify, sincos_positions_2d,
     space_to_depth,
@@ -107,6 +109,11 @@ pub struct FigureReaderConfig {
     /// saved before it existed.
     #[serde(default)]
     pub white_balance: bool,
+    /// Learned queries that each pool one place of the band at full resolution (a colour
+    /// pool, [`ColourPool`]), whose pooled features reach the heads past the reading's layer
+    /// norm; 0 (as in models saved before it existed) leaves the pool out.
+    #[serde(default)]
+    pub colour_queries: usize,
 }
 
 impl EvaluatorConfig {
@@ -128,6 +135,7 @@ impl EvaluatorConfig {
                 dim: 96,
                 colour_grid: 33,
                 white_balance: true,
+                colour_queries: 8,
             },
             scene,
             poses,
@@ -155,6 +163,7 @@ impl EvaluatorConfig {
                 dim: 16,
                 colour_grid: 3,
                 white_balance: true,
+                colour_queries: 2,
             },
             ..Self::storyworld(scene, poses, traits)
         }
@@ -276,6 +285,68 @@ struct BandReader {
     downs: Vec<Linear>,
     flatten: Linear,
     norm: LayerNorm,
+    pool: Option<ColourPool>,
+}
+
+/// Attention pooling of a band's full-resolution features, so that a trait's colour
+/// reaches the heads as the colour of its own pixels.
+///
+/// Why: the band reader's deep path halves the map three times and ends in a layer norm
+/// over a 96-wide reading shared by presence, pose and ten traits; it tells light from dark
+/// but reads neighbouring skin tones (25–40 levels apart) as each other, while a fixed rule
+/// that averages the face's pixels reads every flat face right (docs/results/evaluator.md,
+/// "Skin: a fixed rule reads every face"). Here each of a few learned queries scores every
+/// pixel, from that pixel's own features (the colour table's cell and its edges) plus the
+/// deep map's reading of the 8 px cell around it (which knows where the face and the
+/// outfit are), and averages the first stage's features under the softmax of its scores:
+/// a face 4 px across still gives its exact colour vector. The pooled vectors go through a
+/// small MLP that also sees the scene's context, and are added to the reading after its
+/// layer norm.
+#[derive(Debug, Clone)]
+struct ColourPool {
+    /// Pixel features (first stage) → a score per query.
+    pixel_scores: Linear,
+    /// Last map's features → a score per query for every pixel of its cell.
+    cell_scores: Linear,
+    /// The pooled features of every query → the hidden layer.
+    read: Linear,
+    /// The hidden layer → the reading's width; starts small, so the heads first read what
+    /// they would without the pool.
+    out: Linear,
+}
+
+impl ColourPool {
+    fn new(queries: usize, cfg: &FigureReaderConfig, vb: VarBuilder) -> Result<Self> {
+        let (first, last) = (cfg.channels, cfg.channels << cfg.stages);
+        Ok(ColourPool {
+            pixel_scores: linear(first, queries, vb.pp("pixel_scores"))?,
+            cell_scores: linear(last, queries, vb.pp("cell_scores"))?,
+            read: linear(queries * first, cfg.dim, vb.pp("read"))?,
+            out: small_linear(cfg.dim, cfg.dim, vb.pp("out"))?,
+        })
+    }
+
+    /// First-stage features (batch, h, w, c), the last map (batch, h/s, w/s, c') and the
+    /// scene's context (batch, dim) → (batch, dim).
+    fn forward(&self, pixels: &Tensor, cells: &Tensor, context: &Tensor) -> Result<Tensor> {
+        let (batch, h, w, channels) = pixels.dims4()?;
+        let (_, ch, cw, _) = cells.dims4()?;
+        let (sy, sx) = (h / ch, w / cw);
+        let cell_scores = self.cell_scores.forward(cells)?;
+        let queries = cell_scores.dim(3)?;
+        // Each cell's scores spread over its sy × sx pixels (nearest upsampling).
+        let cell_scores = cell_scores
+            .reshape((batch, ch, 1, cw, 1, queries))?
+            .broadcast_as((batch, ch, sy, cw, sx, queries))?
+            .reshape((batch, h * w, queries))?;
+        let pixels = pixels.reshape((batch, h * w, channels))?;
+        let scores = (self.pixel_scores.forward(&pixels)? + cell_scores)?;
+        let weights =
+            moviedreamer_nn::ops::softmax_last_dim(&scores.transpose(1, 2)?.contiguous()?, true)?;
+        let pooled = weights.matmul(&pixels)?.flatten_from(1)?;
+        let hidden = (self.read.forward(&pooled)? + context)?.silu()?;
+        self.out.forward(&hidden)
+    }
 }
 
 impl BandReader {
@@ -303,6 +374,9 @@ impl BandReader {
                 .collect::<Result<_>>()?,
             flatten: linear(last, cfg.dim, vb.pp("flatten"))?,
             norm: LayerNorm::new(cfg.dim, true, 1e-6, vb.pp("norm"))?,
+            pool: (cfg.colour_queries > 0)
+                .then(|| ColourPool::new(cfg.colour_queries, cfg, vb.pp("pool")))
+                .transpose()?,
         })
     }
 
@@ -313,12 +387,20 @@ impl BandReader {
         if let Some(colours) = &self.colours {
             x = (x + colours.forward(&pixels)?)?;
         }
+        let mut first_stage = None;
         for (block, down) in self.blocks.iter().zip(&self.downs) {
-            x = down.forward(&space_to_depth(&block.forward(&x, train)?)?)?;
+            let features = block.forward(&x, train)?;
+            x = down.forward(&space_to_depth(&features)?)?;
+            first_stage.get_or_insert(features);
         }
         let flat = x.flatten_from(1)?;
-        self.norm
-            .forward(&(self.flatten.forward(&flat.silu()?)? + context)?, train)
+        let reading = self
+            .norm
+            .forward(&(self.flatten.forward(&flat.silu()?)? + context)?, train)?;
+        match (&self.pool, first_stage) {
+            (Some(pool), Some(pixels)) => reading + pool.forward(&pixels, &x, context)?,
+            _ => Ok(reading),
+        }
     }
 }
 
