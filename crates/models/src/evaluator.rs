@@ -328,7 +328,13 @@ impl ColourPool {
 
     /// First-stage features (batch, h, w, c), the last map (batch, h/s, w/s, c') and the
     /// scene's context (batch, dim) → (batch, dim).
-    fn forward(&self, pixels: &Tensor, cells: &Tensor, context: &Tensor) -> Result<Tensor> {
+    fn forward(
+        &self,
+        pixels: &Tensor,
+        cells: &Tensor,
+        context: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
         let (batch, h, w, channels) = pixels.dims4()?;
         let (_, ch, cw, _) = cells.dims4()?;
         let (sy, sx) = (h / ch, w / cw);
@@ -342,7 +348,7 @@ impl ColourPool {
         let pixels = pixels.reshape((batch, h * w, channels))?;
         let scores = (self.pixel_scores.forward(&pixels)? + cell_scores)?;
         let weights =
-            moviedreamer_nn::ops::softmax_last_dim(&scores.transpose(1, 2)?.contiguous()?, true)?;
+            moviedreamer_nn::ops::softmax_last_dim(&scores.transpose(1, 2)?.contiguous()?, train)?;
         let pooled = weights.matmul(&pixels)?.flatten_from(1)?;
         let hidden = (self.read.forward(&pooled)? + context)?.silu()?;
         self.out.forward(&hidden)
@@ -398,7 +404,7 @@ impl BandReader {
             .norm
             .forward(&(self.flatten.forward(&flat.silu()?)? + context)?, train)?;
         match (&self.pool, first_stage) {
-            (Some(pool), Some(pixels)) => reading + pool.forward(&pixels, &x, context)?,
+            (Some(pool), Some(pixels)) => reading + pool.forward(&pixels, &x, context, train)?,
             _ => Ok(reading),
         }
     }
