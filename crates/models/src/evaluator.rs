@@ -316,8 +316,8 @@ struct ColourPool {
 }
 
 impl ColourPool {
-    fn new(queries: usize, cfg: &FigureReaderConfig, vb: VarBuilder) -> Result<Self> {
-        let (first, last) = (cfg.channels, cfg.channels << cfg.stages);
+    fn new(cfg: &FigureReaderConfig, vb: VarBuilder) -> Result<Self> {
+        let (queries, first, last) = (cfg.colour_queries, cfg.channels, cfg.channels << cfg.stages);
         Ok(ColourPool {
             pixel_scores: linear(first, queries, vb.pp("pixel_scores"))?,
             cell_scores: linear(last, queries, vb.pp("cell_scores"))?,
@@ -381,7 +381,7 @@ impl BandReader {
             flatten: linear(last, cfg.dim, vb.pp("flatten"))?,
             norm: LayerNorm::new(cfg.dim, true, 1e-6, vb.pp("norm"))?,
             pool: (cfg.colour_queries > 0)
-                .then(|| ColourPool::new(cfg.colour_queries, cfg, vb.pp("pool")))
+                .then(|| ColourPool::new(cfg, vb.pp("pool")))
                 .transpose()?,
         })
     }
