@@ -132,7 +132,7 @@ fn expected_shot(labels: &KeyframeLabels, size: u32) -> ExpectedShot {
         slots[labels.drawn_slot(actor)] = Some(ExpectedCharacter {
             id: actor.id.clone(),
             traits: traits
-                .map(|(index, &class)| labels.shows_trait(index, class, size).then_some(class))
+                .map(|(index, &class)| labels.shows_trait(actor, index, size).then_some(class))
                 .collect(),
         });
     }

@@ -317,6 +317,38 @@ impl Identity {
         ]
     }
 
+    /// The identity with these trait indices, in the order of [`TRAIT_NAMES`]: the inverse
+    /// of [`Identity::trait_indices`]. `None` when an index is out of its trait's range.
+    pub fn from_trait_indices(indices: &[usize; 10]) -> Option<Identity> {
+        if indices.iter().zip(TRAIT_SIZES).any(|(&i, size)| i >= size) {
+            return None;
+        }
+        let [
+            head,
+            skin,
+            hair_style,
+            hair_colour,
+            eyes,
+            mouth,
+            outfit,
+            pattern,
+            accessory,
+            height,
+        ] = *indices;
+        Some(Identity {
+            head: HEADS[head],
+            skin: skin as u8,
+            hair_style: HAIR_STYLES[hair_style],
+            hair_colour: hair_colour as u8,
+            eyes: eyes as u8,
+            mouth: MOUTHS[mouth],
+            outfit: outfit as u8,
+            pattern: PATTERNS[pattern],
+            accessory: ACCESSORIES[accessory],
+            height: HEIGHTS[height],
+        })
+    }
+
     /// A unique number for this combination of traits (mixed-radix), well mixed.
     pub fn code(&self) -> u64 {
         let mut code = 0u64;
@@ -475,6 +507,19 @@ mod tests {
             let previous = seen.insert(identity.code(), identity);
             assert!(previous.is_none_or(|p| p == identity));
         }
+    }
+
+    #[test]
+    fn trait_indices_round_trip() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..200 {
+            let identity = Identity::sample_any(&mut rng);
+            let indices = identity.trait_indices();
+            assert_eq!(Identity::from_trait_indices(&indices), Some(identity));
+        }
+        let mut out_of_range = [0; 10];
+        out_of_range[2] = TRAIT_SIZES[2];
+        assert_eq!(Identity::from_trait_indices(&out_of_range), None);
     }
 
     #[test]

@@ -194,7 +194,8 @@ struct Targets {
     pose_shown: Tensor,
     traits: Vec<Tensor>,
     /// Per trait, 1 on the rows of characters who stand there and show the trait large
-    /// enough to read at this picture size, in colours apart from the trait's other values
+    /// enough to read at this picture size, uncovered by their other traits (no hair colour
+    /// on a bald head), in colours apart from the trait's other values
     /// ([`KeyframeLabels::shows_trait`]): the evaluator is neither taught nor scored on
     /// details it cannot see.
     trait_shown: Vec<Tensor>,
@@ -219,7 +220,7 @@ fn targets(labels: &[KeyframeLabels], image_size: usize) -> candle_core::Result<
             pose_shown[row] = f32::from(u8::from(keyframe.shows_pose()));
             for (t, &value) in actor.traits.iter().enumerate() {
                 traits[t][row] = value as u32;
-                if keyframe.shows_trait(t, value, image_size as u32) {
+                if keyframe.shows_trait(actor, t, image_size as u32) {
                     shown[t][row] = 1.0;
                 }
             }
@@ -579,5 +580,18 @@ mod tests {
         assert_eq!(shown(&sepia_targets, "head", 0), 1.0);
         let flat = KeyframeLabels { style: 0, ..orange };
         assert_eq!(shown(&targets(&[flat], 64).unwrap(), "outfit", 0), 1.0);
+    }
+
+    #[test]
+    fn the_hair_colour_of_a_bald_character_is_neither_taught_nor_scored() {
+        let hair_style = TRAIT_NAMES.iter().position(|n| *n == "hair_style").unwrap();
+        let short_hair = keyframe(1);
+        let mut bald = short_hair.clone();
+        bald.actors[0].traits[hair_style] = 0;
+        let targets = targets(&[short_hair, bald], 64).unwrap();
+        assert_eq!(shown(&targets, "hair_colour", 0), 1.0);
+        assert_eq!(shown(&targets, "hair_colour", 3), 0.0);
+        // Baldness itself is a hair style, and is read.
+        assert_eq!(shown(&targets, "hair_style", 3), 1.0);
     }
 }

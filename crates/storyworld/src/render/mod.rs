@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tiny_skia::Transform;
 
 pub use canvas::{Canvas, ellipse, polygon, rect, rounded_rect};
-pub use visibility::{pose_visible, trait_value_distinct, trait_visible};
+pub use visibility::{pose_visible, trait_uncovered, trait_value_distinct, trait_visible};
 
 use crate::identity::Identity;
 use crate::spec::FrameSpec;

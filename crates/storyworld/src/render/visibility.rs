@@ -5,12 +5,17 @@
 //! apart. A reader of pictures (the evaluator) can only be trained on and held to what is
 //! drawn large enough, and in colours far enough apart, to see.
 
-use super::canvas::shown_colours;
-use super::{framing, light};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use tiny_skia::Transform;
+
+use super::canvas::{Canvas, shown_colours};
+use super::{figure, framing, ground_y, light};
 use crate::identity::{
-    EYE_COLOURS, HAIR_COLOURS, OUTFIT_COLOURS, Rgb, SKIN_TONES, TRAIT_NAMES, TRAIT_SIZES,
+    EYE_COLOURS, HAIR_COLOURS, Identity, OUTFIT_COLOURS, Rgb, SKIN_TONES, TRAIT_NAMES, TRAIT_SIZES,
 };
-use crate::world::{Location, ShotType, Style, TimeOfDay};
+use crate::world::{Facing, Location, Pose, ShotType, Style, TimeOfDay};
 
 /// The smallest detail, in figure units (a medium-height character is 1 unit tall), that
 /// tells one value of each trait from another, in the order of [`TRAIT_NAMES`]. Measured
@@ -49,6 +54,129 @@ pub fn trait_visible(index: usize, shot: ShotType, size: u32) -> bool {
     }
     let pixels_per_unit = size as f32 * framing(shot).figure_scale;
     detail * pixels_per_unit >= READABLE_PIXELS
+}
+
+/// Whether the rest of a character (its trait indices `traits`, in the order of
+/// [`TRAIT_NAMES`]) leaves trait `index` drawn where it can be read, in a picture of side
+/// `size` framed as `shot`. Only the hair depends on other traits: a bald head has no hair
+/// to show a colour, and a hat covers the top of the head, where a bun or spikes would be
+/// (a bun under a top hat is drawn exactly as a short crop). Measured by drawing the head
+/// at this scale ([`covered_hair`]); out-of-range traits are not drawn.
+pub fn trait_uncovered(index: usize, traits: &[usize; 10], shot: ShotType, size: u32) -> bool {
+    let Some(&name) = TRAIT_NAMES.get(index) else {
+        return false;
+    };
+    if !matches!(name, "hair_style" | "hair_colour") {
+        return true;
+    }
+    let Some(identity) = Identity::from_trait_indices(traits) else {
+        return false;
+    };
+    let hair = covered_hair(&identity, shot, size);
+    let pixels = if name == "hair_style" {
+        hair.style_apart
+    } else {
+        hair.colour
+    };
+    pixels as f32 >= READABLE_PIXELS * READABLE_PIXELS
+}
+
+/// What a head shows of its hair, in pixels mostly covered (see [`CHANGED_LEVELS`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct HairShown {
+    /// Pixels that change when the hair colour goes from black to white.
+    colour: u32,
+    /// The fewest pixels that change when the hair style becomes any other.
+    style_apart: u32,
+}
+
+/// Levels (of 255) by which a pixel must change to count: about half the contrast the
+/// measurement draws, so a pixel counts when the hair covers most of it.
+const CHANGED_LEVELS: i16 = 80;
+
+/// The traits [`covered_hair`] depends on (head shape, hair style, accessory), with the
+/// shot and size, and what it measured for them: a head is drawn a few times per key,
+/// once per process.
+type HairCache = Mutex<HashMap<([usize; 3], ShotType, u32), HairShown>>;
+static HAIR_SHOWN: LazyLock<HairCache> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// How much of `identity`'s hair a picture of side `size` framed as `shot` shows, by
+/// drawing the head, standing and facing the viewer, at the shot's scale. The colours
+/// are fixed and far apart (white hair on dark skin, a black outfit under a cap): the
+/// question here is whether the shapes are there; whether their colours are apart in a
+/// style and light is [`trait_value_distinct`]'s.
+fn covered_hair(identity: &Identity, shot: ShotType, size: u32) -> HairShown {
+    let traits = identity.trait_indices();
+    let key = ([traits[0], traits[2], traits[8]], shot, size);
+    if let Some(shown) = HAIR_SHOWN
+        .lock()
+        .ok()
+        .and_then(|cache| cache.get(&key).copied())
+    {
+        return shown;
+    }
+    let contrasted = |identity: Identity| Identity {
+        skin: 7,
+        hair_colour: 6,
+        outfit: 9,
+        ..identity
+    };
+    let own = draw_head(&contrasted(*identity), shot, size);
+    let black_hair = Identity {
+        hair_colour: 0,
+        ..contrasted(*identity)
+    };
+    let other_styles = (0..TRAIT_SIZES[2]).filter(|&style| style != traits[2]);
+    let shown = HairShown {
+        colour: changed_pixels(&own, &draw_head(&black_hair, shot, size)),
+        style_apart: other_styles
+            .filter_map(|style| {
+                let mut other = traits;
+                other[2] = style;
+                Identity::from_trait_indices(&other)
+            })
+            .map(|other| changed_pixels(&own, &draw_head(&contrasted(other), shot, size)))
+            .min()
+            .unwrap_or(0),
+    };
+    if let Ok(mut cache) = HAIR_SHOWN.lock() {
+        cache.insert(key, shown);
+    }
+    shown
+}
+
+/// A flat picture of side `size` of `identity`'s head at the scale of `shot`, its centre
+/// in the middle of the picture (as a close-up places it).
+fn draw_head(identity: &Identity, shot: ShotType, size: u32) -> Vec<[u8; 3]> {
+    let Some(mut canvas) = Canvas::new(size, Style::Flat, [128, 128, 128]) else {
+        return Vec::new();
+    };
+    let px = size as f32;
+    let scale = framing(shot).figure_scale;
+    let placement = Transform::from_scale(px, px)
+        .pre_translate(
+            0.5,
+            ground_y(ShotType::CloseUp, identity, Pose::Stand, scale),
+        )
+        .pre_scale(scale, scale);
+    figure::draw(
+        &mut canvas,
+        placement,
+        identity,
+        Pose::Stand,
+        Facing::Front,
+        0.0,
+        0.0,
+    );
+    canvas.finish([1.0; 3]).pixels().map(|p| p.0).collect()
+}
+
+/// Pixels that differ by at least [`CHANGED_LEVELS`] in some channel.
+fn changed_pixels(a: &[[u8; 3]], b: &[[u8; 3]]) -> u32 {
+    let changed = |p: &[u8; 3], q: &[u8; 3]| {
+        (0..3).any(|c| (i16::from(p[c]) - i16::from(q[c])).abs() >= CHANGED_LEVELS)
+    };
+    a.iter().zip(b).filter(|(p, q)| changed(p, q)).count() as u32
 }
 
 /// Levels (of 255) by which two values of a colour trait must differ, in some channel of
@@ -185,6 +313,59 @@ mod tests {
             Location::Forest,
             TimeOfDay::Day
         ));
+    }
+
+    /// Trait indices with this hair style and accessory (by name), the rest the first
+    /// value of each trait.
+    fn head_with(hair_style: &str, accessory: &str) -> [usize; 10] {
+        let mut traits = [0; 10];
+        traits[2] = ["bald", "short", "long", "spiky", "bun", "curly", "ponytail"]
+            .iter()
+            .position(|s| *s == hair_style)
+            .unwrap();
+        traits[8] = ["none", "top-hat", "cap", "beret", "glasses", "scarf", "bow"]
+            .iter()
+            .position(|a| *a == accessory)
+            .unwrap();
+        traits
+    }
+
+    fn uncovered(name: &str, traits: [usize; 10], shot: ShotType) -> bool {
+        let index = TRAIT_NAMES.iter().position(|t| *t == name).unwrap();
+        trait_uncovered(index, &traits, shot, 64)
+    }
+
+    #[test]
+    fn hair_a_character_does_not_show_is_not_shown() {
+        use ShotType::{CloseUp, Medium, Wide};
+        // A bald head has no hair colour, in any shot.
+        for shot in [Wide, Medium, CloseUp] {
+            assert!(!uncovered("hair_colour", head_with("bald", "none"), shot));
+            assert!(uncovered("hair_colour", head_with("short", "none"), shot));
+        }
+        // A top hat covers a bun: drawn exactly as a short crop, so neither shows its
+        // style; long hair still falls below the brim.
+        for style in ["bun", "short"] {
+            assert!(!uncovered(
+                "hair_style",
+                head_with(style, "top-hat"),
+                CloseUp
+            ));
+            assert!(uncovered("hair_style", head_with(style, "none"), CloseUp));
+        }
+        assert!(uncovered(
+            "hair_style",
+            head_with("long", "top-hat"),
+            CloseUp
+        ));
+        // A cap leaves a sliver of a short crop: enough to read in a close-up, not in a
+        // wide shot.
+        assert!(uncovered("hair_colour", head_with("short", "cap"), CloseUp));
+        assert!(!uncovered("hair_colour", head_with("short", "cap"), Wide));
+        // Traits other than the hair are never covered; out-of-range ones never drawn.
+        assert!(uncovered("eyes", head_with("bald", "top-hat"), CloseUp));
+        assert!(!trait_uncovered(TRAIT_NAMES.len(), &[0; 10], CloseUp, 64));
+        assert!(!trait_uncovered(3, &[9; 10], CloseUp, 64));
     }
 
     #[test]

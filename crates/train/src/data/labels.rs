@@ -67,14 +67,23 @@ pub struct KeyframeLabels {
 }
 
 impl KeyframeLabels {
-    /// Whether this keyframe, at `size` px, shows value `value` of trait `index` (in the
-    /// order of StoryWorld's `TRAIT_NAMES`) so that it can be read: large enough (StoryWorld's
-    /// `trait_visible`: no eyes or mouth in a small wide shot, no height in a close-up) and,
-    /// for colours, drawn apart from the trait's other values in this style and light
-    /// (`trait_value_distinct`: no blue against violet eyes in sepia).
-    pub fn shows_trait(&self, index: usize, value: usize, size: u32) -> bool {
-        use moviedreamer_storyworld::render::{trait_value_distinct, trait_visible};
-        trait_visible(index, SHOT_TYPES[self.shot_type], size)
+    /// Whether this keyframe, at `size` px, shows trait `index` (in the order of
+    /// StoryWorld's `TRAIT_NAMES`) of `actor` so that it can be read: large enough
+    /// (StoryWorld's `trait_visible`: no eyes or mouth in a small wide shot, no height in a
+    /// close-up), not covered by the actor's other traits (`trait_uncovered`: no hair colour
+    /// on a bald head, no bun under a top hat) and, for colours, drawn apart from the
+    /// trait's other values in this style and light (`trait_value_distinct`: no blue
+    /// against violet eyes in sepia).
+    pub fn shows_trait(&self, actor: &ActorLabels, index: usize, size: u32) -> bool {
+        use moviedreamer_storyworld::render::{
+            trait_uncovered, trait_value_distinct, trait_visible,
+        };
+        let Some(&value) = actor.traits.get(index) else {
+            return false;
+        };
+        let shot = SHOT_TYPES[self.shot_type];
+        trait_visible(index, shot, size)
+            && trait_uncovered(index, &actor.traits, shot, size)
             && trait_value_distinct(
                 index,
                 value,
