@@ -14,6 +14,7 @@
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::activation::silu;
 use moviedreamer_nn::layers::{Conv3x3, ConvResBlock, LayerNorm, depth_to_space, space_to_depth};
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +127,7 @@ impl Autoencoder {
         }
         let z = self
             .to_latent
-            .forward(&self.latent_norm.forward(&x, train)?.silu()?)?;
+            .forward(&silu(&self.latent_norm.forward(&x, train)?)?)?;
         let rms = (z.sqr()?.mean_keepdim(D::Minus1)? + 1e-6)?.sqrt()?;
         z.broadcast_div(&rms)?.permute((0, 3, 1, 2))?.contiguous()
     }
@@ -142,11 +143,11 @@ impl Autoencoder {
         }
         let x = self
             .split
-            .forward(&self.split_norm.forward(&x, train)?.silu()?)?;
+            .forward(&silu(&self.split_norm.forward(&x, train)?)?)?;
         let x = self.outer_out.forward(&depth_to_space(&x)?, train)?;
         let x = self
             .to_pixels
-            .forward(&self.pixel_norm.forward(&x, train)?.silu()?)?;
+            .forward(&silu(&self.pixel_norm.forward(&x, train)?)?)?;
         depth_to_space(&x)?.permute((0, 3, 1, 2))?.contiguous()
     }
 

@@ -38,6 +38,7 @@ use std::path::Path;
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::activation::silu;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
@@ -350,7 +351,7 @@ impl ColourPool {
         let weights =
             moviedreamer_nn::ops::softmax_last_dim(&scores.transpose(1, 2)?.contiguous()?, train)?;
         let pooled = weights.matmul(&pixels)?.flatten_from(1)?;
-        let hidden = (self.read.forward(&pooled)? + context)?.silu()?;
+        let hidden = silu(&(self.read.forward(&pooled)? + context)?)?;
         self.out.forward(&hidden)
     }
 }
@@ -402,7 +403,7 @@ impl BandReader {
         let flat = x.flatten_from(1)?;
         let reading = self
             .norm
-            .forward(&(self.flatten.forward(&flat.silu()?)? + context)?, train)?;
+            .forward(&(self.flatten.forward(&silu(&flat)?)? + context)?, train)?;
         match (&self.pool, first_stage) {
             (Some(pool), Some(pixels)) => reading + pool.forward(&pixels, &x, context, train)?,
             _ => Ok(reading),

@@ -1,12 +1,14 @@
-//! GELU as one fused operation with its own gradient.
+//! GELU and SiLU as fused operations with their own gradients.
 //!
 //! candle's `gelu` (the tanh approximation) calls the C library's `tanhf` per value, and
 //! its gradient is built from a cube, a square, a second `tanhf` and half a dozen more
 //! passes over the tensor. In a tokenizer training step those made up about a third of
-//! the time (profiled with `perf`; docs/results/tokenizer.md). This op computes the same
-//! function in one pass forward and one backward, with tanh from a single `exp`.
+//! the time (profiled with `perf`; docs/results/tokenizer.md). candle's SiLU gradient is
+//! likewise a sigmoid, a product, a difference and a sum, each a fresh full-size tensor.
+//! These ops compute the same functions in one pass forward and one backward (the
+//! derivative and the chain rule's product together), with tanh from a single `exp`.
 
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
 
 /// √(2/π), the scale inside GELU's tanh approximation.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -18,9 +20,19 @@ const CUBIC: f32 = 0.044_715;
 /// candle's own op.
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
     if x.dtype() == DType::F32 && x.device().is_cpu() {
-        x.contiguous()?.apply_op1(FusedGelu)
+        x.contiguous()?.apply_op1(GELU)
     } else {
         x.gelu()
+    }
+}
+
+/// SiLU, x · sigmoid(x) (as candle's `silu`), with a gradient. f32 tensors on the CPU take
+/// the fused path; anything else goes through candle's own op.
+pub fn silu(x: &Tensor) -> Result<Tensor> {
+    if x.dtype() == DType::F32 && x.device().is_cpu() {
+        x.contiguous()?.apply_op1(SILU)
+    } else {
+        x.silu()
     }
 }
 
@@ -41,49 +53,89 @@ fn gelu_derivative(x: f32) -> f32 {
     0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * CUBIC * x * x)
 }
 
-/// Applies `f` to every value of a contiguous f32 tensor.
-fn map_f32(
-    name: &str,
-    storage: &CpuStorage,
-    layout: &Layout,
-    f: fn(f32) -> f32,
-) -> Result<(CpuStorage, Shape)> {
+fn silu_value(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+/// d SiLU / dx = s (1 + x (1 − s)), s = sigmoid(x).
+fn silu_derivative(x: f32) -> f32 {
+    let s = 1.0 / (1.0 + (-x).exp());
+    s * (1.0 + x * (1.0 - s))
+}
+
+/// The f32 values of a contiguous CPU tensor's storage.
+fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(values) = storage else {
         candle_core::bail!("{name} takes f32 tensors");
     };
     let Some((start, end)) = layout.contiguous_offsets() else {
         candle_core::bail!("{name} takes contiguous tensors");
     };
-    let out: Vec<f32> = values[start..end].iter().map(|&x| f(x)).collect();
-    Ok((CpuStorage::F32(out), layout.shape().clone()))
+    Ok(&values[start..end])
 }
 
-struct FusedGelu;
+/// An activation applied value by value: its name, its function and its derivative.
+struct Activation {
+    name: &'static str,
+    value: fn(f32) -> f32,
+    derivative: fn(f32) -> f32,
+}
 
-impl CustomOp1 for FusedGelu {
+/// GELU, tanh approximation.
+const GELU: Activation = Activation {
+    name: "fused-gelu",
+    value: gelu_value,
+    derivative: gelu_derivative,
+};
+
+/// SiLU.
+const SILU: Activation = Activation {
+    name: "fused-silu",
+    value: silu_value,
+    derivative: silu_derivative,
+};
+
+impl CustomOp1 for Activation {
     fn name(&self) -> &'static str {
-        "fused-gelu"
+        self.name
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_f32(self.name(), storage, layout, gelu_value)
+        let out = values(self.name, storage, layout)?
+            .iter()
+            .map(|&x| (self.value)(x))
+            .collect();
+        Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let derivative = arg.contiguous()?.apply_op1_no_bwd(&GeluDerivative)?;
-        Ok(Some(grad_res.mul(&derivative)?))
+        let chain = ChainRule(self.derivative);
+        let grad = arg
+            .contiguous()?
+            .apply_op2_no_bwd(&grad_res.contiguous()?, &chain)?;
+        Ok(Some(grad))
     }
 }
 
-struct GeluDerivative;
+/// (x, dL/dy) → dL/dy · f′(x), in one pass.
+struct ChainRule(fn(f32) -> f32);
 
-impl CustomOp1 for GeluDerivative {
+impl CustomOp2 for ChainRule {
     fn name(&self) -> &'static str {
-        "fused-gelu-derivative"
+        "fused-activation-gradient"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_f32(self.name(), storage, layout, gelu_derivative)
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        x_layout: &Layout,
+        grads: &CpuStorage,
+        grad_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = values(self.name(), xs, x_layout)?;
+        let grad = values(self.name(), grads, grad_layout)?;
+        let out = x.iter().zip(grad).map(|(&x, &g)| g * (self.0)(x)).collect();
+        Ok((CpuStorage::F32(out), x_layout.shape().clone()))
     }
 }
 
@@ -126,6 +178,29 @@ mod tests {
             .unwrap();
         let (ours, theirs) = (ours.get(&x).unwrap(), theirs.get(&x).unwrap());
         let diff = max_abs_diff(ours, theirs).unwrap();
+        assert!(diff < 1e-5, "max difference {diff}");
+    }
+
+    #[test]
+    fn silu_and_its_gradient_match_candles() {
+        let x = Var::from_tensor(&inputs()).unwrap();
+        let diff = max_abs_diff(
+            &silu(x.as_tensor()).unwrap(),
+            &x.as_tensor().silu().unwrap(),
+        );
+        assert!(diff.unwrap() < 2e-6);
+        let weights = inputs().sin().unwrap();
+        let backward = |y: Tensor| {
+            (y * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let ours = backward(silu(x.as_tensor()).unwrap());
+        let theirs = backward(x.as_tensor().silu().unwrap());
+        let diff = max_abs_diff(ours.get(&x).unwrap(), theirs.get(&x).unwrap()).unwrap();
         assert!(diff < 1e-5, "max difference {diff}");
     }
 

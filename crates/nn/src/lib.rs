@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod diffusion;
 pub mod grad_check;
 pub mod init;
+pub mod layer_norm;
 pub mod layers;
 pub mod ops;
 pub mod optim;

@@ -2,8 +2,9 @@
 //!
 //! candle's fused `softmax_last_dim`, `layer_norm`, `rms_norm` and `rope` kernels are fast
 //! but record no backward pass. Each function here takes `train`: when true it composes
-//! differentiable ops (gradients flow), when false it calls the fused kernel. Tests check
-//! that both paths agree to 1e-5. Random tensors come from our seeded RNG, because candle's
+//! differentiable ops, or for the layer norm calls our own fused op with a gradient
+//! ([`crate::layer_norm`]), so gradients flow; when false it calls candle's fused kernel.
+//! Tests check that the paths agree to 1e-5. Random tensors come from our seeded RNG, because candle's
 //! CPU device cannot be seeded.
 
 use candle_core::{D, DType, Device, Result, Shape, Tensor};
@@ -22,6 +23,8 @@ pub fn softmax_last_dim(x: &Tensor, train: bool) -> Result<Tensor> {
 }
 
 /// Layer normalisation over the last dimension, with optional affine weight and bias.
+/// Training on f32 CPU tensors takes the fused op of [`crate::layer_norm`]; other dtypes
+/// and devices compose candle's ops.
 pub fn layer_norm(
     x: &Tensor,
     weight: Option<&Tensor>,
@@ -32,6 +35,20 @@ pub fn layer_norm(
     if !train && let (Some(w), Some(b)) = (weight, bias) {
         return candle_nn::ops::layer_norm(&x.contiguous()?, w, b, eps as f32);
     }
+    let f32_cpu = |t: &Tensor| t.dtype() == DType::F32 && t.device().is_cpu();
+    if f32_cpu(x) && weight.is_none_or(f32_cpu) && bias.is_none_or(f32_cpu) {
+        return crate::layer_norm::fused_layer_norm(x, weight, bias, eps);
+    }
+    composed_layer_norm(x, weight, bias, eps)
+}
+
+/// Layer normalisation composed from candle's differentiable ops.
+fn composed_layer_norm(
+    x: &Tensor,
+    weight: Option<&Tensor>,
+    bias: Option<&Tensor>,
+    eps: f64,
+) -> Result<Tensor> {
     let mean = x.mean_keepdim(D::Minus1)?;
     let centred = x.broadcast_sub(&mean)?;
     let variance = centred.sqr()?.mean_keepdim(D::Minus1)?;
@@ -186,6 +203,55 @@ mod tests {
                 .to_scalar::<f32>()
                 .unwrap();
             assert!(norm.is_finite() && norm > 0.0);
+        }
+    }
+
+    #[test]
+    fn the_fused_layer_norm_matches_the_composed_one_and_its_gradients() {
+        use candle_core::Var;
+        let x = Var::from_tensor(&input(&[3, 7, 24])).unwrap();
+        let w = Var::from_tensor(&input(&[24])).unwrap();
+        let b = Var::from_tensor(&input(&[24])).unwrap();
+        let upstream = input(&[3, 7, 24]).sin().unwrap();
+        let cases: [(Option<&Tensor>, Option<&Tensor>); 3] = [
+            (Some(w.as_tensor()), Some(b.as_tensor())),
+            (Some(w.as_tensor()), None),
+            (None, None),
+        ];
+        for (case, (weight, bias)) in cases.into_iter().enumerate() {
+            // A transposed input checks that strided tensors are made contiguous first.
+            let strided = x.as_tensor().transpose(0, 1).unwrap();
+            let fused = layer_norm(&strided, weight, bias, 1e-5, true).unwrap();
+            let composed = composed_layer_norm(&strided, weight, bias, 1e-5).unwrap();
+            let diff = max_abs_diff(&fused, &composed).unwrap();
+            assert!(diff < 1e-5, "case {case}: values differ by {diff}");
+            let loss = |y: Tensor| {
+                let upstream = upstream.transpose(0, 1).unwrap();
+                (y * upstream)
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap()
+            };
+            let (fused, composed) = (loss(fused), loss(composed));
+            for (name, var) in [("x", &x), ("weight", &w), ("bias", &b)] {
+                match (fused.get(var), composed.get(var)) {
+                    (Some(f), Some(c)) => {
+                        let diff = max_abs_diff(f, c).unwrap();
+                        assert!(
+                            diff < 1e-4,
+                            "case {case}: {name}'s gradient differs by {diff}"
+                        );
+                    }
+                    (None, None) => {}
+                    (f, c) => panic!(
+                        "case {case}: {name} has a gradient from one path only (fused {}, composed {})",
+                        f.is_some(),
+                        c.is_some()
+                    ),
+                }
+            }
         }
     }
 

@@ -19,6 +19,7 @@ use std::path::Path;
 use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, Linear, VarBuilder, embedding, linear};
 use image::RgbImage;
+use moviedreamer_nn::activation::silu;
 use moviedreamer_nn::checkpoint::{CheckpointError, load_model_dir};
 use moviedreamer_nn::diffusion::{
     ConditionDropout, DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, Sampler,
@@ -522,7 +523,7 @@ impl Animator {
         let x = x.reshape((batch * frames, patches, cfg.dim))?;
         let modulation = self
             .final_modulation
-            .forward(&per_frame.silu()?)?
+            .forward(&silu(&per_frame)?)?
             .chunk(2, D::Minus1)?;
         let x = modulate(
             &self.final_norm.forward(&x, train)?,

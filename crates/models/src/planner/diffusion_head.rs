@@ -9,6 +9,7 @@
 
 use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::activation::silu;
 use moviedreamer_nn::diffusion::{
     DpmSolverConfig, DpmSolverMultistep, NoiseSchedule, Prediction, ScheduleConfig, run_sampler,
 };
@@ -65,10 +66,10 @@ impl ResBlock {
     }
 
     fn forward(&self, x: &Tensor, c: &Tensor, train: bool) -> Result<Tensor> {
-        let chunks = self.modulation.forward(&c.silu()?)?.chunk(3, D::Minus1)?;
+        let chunks = self.modulation.forward(&silu(c)?)?.chunk(3, D::Minus1)?;
         let h = self.norm.forward(x, train)?;
         let h = ((h * (&chunks[1] + 1.0)?)? + &chunks[0])?;
-        let h = self.fc2.forward(&self.fc1.forward(&h)?.silu()?)?;
+        let h = self.fc2.forward(&silu(&self.fc1.forward(&h)?)?)?;
         x + (h * &chunks[2])?
     }
 }
@@ -126,7 +127,7 @@ impl DiffusionHead {
         }
         let chunks = self
             .final_modulation
-            .forward(&c.silu()?)?
+            .forward(&silu(&c)?)?
             .chunk(2, D::Minus1)?;
         let h = self.final_norm.forward(&h, train)?;
         let h = ((h * (&chunks[1] + 1.0)?)? + &chunks[0])?;

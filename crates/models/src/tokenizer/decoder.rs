@@ -11,6 +11,7 @@
 
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+use moviedreamer_nn::activation::silu;
 use moviedreamer_nn::diffusion::Prediction;
 use moviedreamer_nn::init::{SMALL, small_linear};
 use moviedreamer_nn::layers::{
@@ -174,7 +175,7 @@ impl Decoder {
         }
         let modulation = self
             .final_modulation
-            .forward(&c.silu()?)?
+            .forward(&silu(&c)?)?
             .chunk(2, D::Minus1)?;
         let x = modulate(
             &self.final_norm.forward(&x, train)?,

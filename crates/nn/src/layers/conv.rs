@@ -1,15 +1,17 @@
 //! Convolutions over channels-last maps (batch, height, width, channels), for small
 //! convolutional autoencoders.
 //!
-//! A 3×3 convolution here is nine shifted copies of the map side by side and one matrix
-//! product, written by hand: candle's CPU `conv2d` backward pass took over 5 s a step for a
+//! A 3×3 convolution here is each position's nine neighbours gathered side by side
+//! ([`neighbours_3x3`]) and one matrix product, written by hand: candle's CPU `conv2d` backward pass took over 5 s a step for a
 //! small autoencoder (docs/results/tokenizer.md), while this form trains at matrix-product
 //! speed and keeps channels last, so 1×1 convolutions are plain linear layers.
 
+use crate::activation::silu;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
 use crate::init::small_linear;
+use crate::layers::neighbours_3x3;
 use crate::layers::norm::LayerNorm;
 
 /// A 3×3 convolution with zero padding and stride 1: same height and width out.
@@ -37,18 +39,9 @@ impl Conv3x3 {
 
     /// (batch, h, w, inputs) → (batch, h, w, outputs).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, h, w, _) = x.dims4()?;
-        let padded = x.pad_with_zeros(1, 1, 1)?.pad_with_zeros(2, 1, 1)?;
-        let mut shifted = Vec::with_capacity(9);
-        for dy in 0..3 {
-            for dx in 0..3 {
-                // Contiguous first: candle concatenates contiguous tensors along the last
-                // dimension by block copies, strided views only by transposing everything
-                // (measured: most of a training step).
-                shifted.push(padded.narrow(1, dy, h)?.narrow(2, dx, w)?.contiguous()?);
-            }
-        }
-        self.weights.forward(&Tensor::cat(&shifted, 3)?)
+        let (batch, h, w, _) = x.dims4()?;
+        let out = self.weights.forward(&neighbours_3x3(x)?)?;
+        out.reshape((batch, h, w, out.dim(1)?))
     }
 }
 
@@ -75,10 +68,10 @@ impl ConvResBlock {
 
     /// (batch, h, w, channels) → the same shape.
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let h = self.conv1.forward(&self.norm1.forward(x, train)?.silu()?)?;
+        let h = self.conv1.forward(&silu(&self.norm1.forward(x, train)?)?)?;
         let h = self
             .conv2
-            .forward(&self.norm2.forward(&h, train)?.silu()?)?;
+            .forward(&silu(&self.norm2.forward(&h, train)?)?)?;
         x + h
     }
 }

@@ -2,6 +2,7 @@
 //! optional cross-attention to a sequence of condition tokens, as the tokenizer's decoder
 //! and the renderer use it.
 
+use crate::activation::silu;
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -119,7 +120,7 @@ impl DitBlock {
         decoupled: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor> {
-        let chunks = self.modulation.forward(&c.silu()?)?.chunk(6, D::Minus1)?;
+        let chunks = self.modulation.forward(&silu(c)?)?.chunk(6, D::Minus1)?;
         let [shift_a, scale_a, gate_a, shift_m, scale_m, gate_m] = chunks.as_slice() else {
             candle_core::bail!("adaLN produced {} chunks instead of 6", chunks.len());
         };

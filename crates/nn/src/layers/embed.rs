@@ -1,5 +1,6 @@
 //! Timestep embeddings for diffusion models.
 
+use crate::activation::silu;
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
@@ -44,7 +45,7 @@ impl TimestepEmbedder {
     /// (batch,) timesteps → (batch, hidden).
     pub fn forward(&self, t: &Tensor) -> Result<Tensor> {
         let embedding = timestep_embedding(t, self.frequency_dim, 10_000.0)?;
-        self.fc2.forward(&self.fc1.forward(&embedding)?.silu()?)
+        self.fc2.forward(&silu(&self.fc1.forward(&embedding)?)?)
     }
 }
 

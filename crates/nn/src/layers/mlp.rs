@@ -3,7 +3,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
-use crate::activation::gelu;
+use crate::activation::{gelu, silu};
 
 /// Linear, tanh-approximated GELU ([`gelu`], fused), linear: the MLP of ViT and DiT blocks.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ impl SwiGlu {
 
     /// Applies the layer to the last dimension.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let gate = self.w1.forward(x)?.silu()?;
+        let gate = silu(&self.w1.forward(x)?)?;
         self.w2.forward(&(gate * self.w3.forward(x)?)?)
     }
 }
