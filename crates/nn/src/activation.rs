@@ -8,6 +8,7 @@
 //! These ops compute the same functions in one pass forward and one backward (the
 //! derivative and the chain rule's product together), with tanh from a single `exp`.
 
+use crate::ops::cpu_f32_values;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
 
 /// √(2/π), the scale inside GELU's tanh approximation.
@@ -63,17 +64,6 @@ fn silu_derivative(x: f32) -> f32 {
     s * (1.0 + x * (1.0 - s))
 }
 
-/// The f32 values of a contiguous CPU tensor's storage.
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 tensors");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
-}
-
 /// An activation applied value by value: its name, its function and its derivative.
 struct Activation {
     name: &'static str,
@@ -101,7 +91,7 @@ impl CustomOp1 for Activation {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let out = values(self.name, storage, layout)?
+        let out = cpu_f32_values(self.name, storage, layout)?
             .iter()
             .map(|&x| (self.value)(x))
             .collect();
@@ -132,8 +122,8 @@ impl CustomOp2 for ChainRule {
         grads: &CpuStorage,
         grad_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = values(self.name(), xs, x_layout)?;
-        let grad = values(self.name(), grads, grad_layout)?;
+        let x = cpu_f32_values(self.name(), xs, x_layout)?;
+        let grad = cpu_f32_values(self.name(), grads, grad_layout)?;
         let out = x.iter().zip(grad).map(|(&x, &g)| g * (self.0)(x)).collect();
         Ok((CpuStorage::F32(out), x_layout.shape().clone()))
     }

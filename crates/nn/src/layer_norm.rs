@@ -9,6 +9,7 @@
 //! normalises in one pass over each row and computes the input's gradient in one more;
 //! the weight's and bias's gradients take a third.
 
+use crate::ops::cpu_f32_values;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, DType, Layout, Result, Shape, Tensor};
 
 /// Layer normalisation over the last dimension of an f32 CPU tensor, with an optional
@@ -34,17 +35,6 @@ pub fn fused_layer_norm(
         None => Tensor::zeros(dim, DType::F32, x.device())?,
     };
     x.contiguous()?.apply_op3(&weight, &bias, op)
-}
-
-/// The f32 values of a contiguous CPU tensor's storage.
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 tensors");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
 }
 
 /// A row's mean and the reciprocal of its standard deviation (with `eps` in the variance).
@@ -76,9 +66,9 @@ impl CustomOp3 for LayerNormOp {
         bs: &CpuStorage,
         b_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = values(self.name(), xs, x_layout)?;
-        let weight = values(self.name(), ws, w_layout)?;
-        let bias = values(self.name(), bs, b_layout)?;
+        let x = cpu_f32_values(self.name(), xs, x_layout)?;
+        let weight = cpu_f32_values(self.name(), ws, w_layout)?;
+        let bias = cpu_f32_values(self.name(), bs, b_layout)?;
         let dim = weight.len();
         let mut out = vec![0f32; x.len()];
         for (row, out) in x.chunks_exact(dim).zip(out.chunks_exact_mut(dim)) {
@@ -131,9 +121,9 @@ impl CustomOp3 for InputGradient {
         gs: &CpuStorage,
         g_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = values(self.name(), xs, x_layout)?;
-        let weight = values(self.name(), ws, w_layout)?;
-        let grad = values(self.name(), gs, g_layout)?;
+        let x = cpu_f32_values(self.name(), xs, x_layout)?;
+        let weight = cpu_f32_values(self.name(), ws, w_layout)?;
+        let grad = cpu_f32_values(self.name(), gs, g_layout)?;
         let dim = weight.len();
         let n = dim as f32;
         let mut out = vec![0f32; x.len()];
@@ -174,8 +164,8 @@ impl CustomOp2 for AffineGradient {
         gs: &CpuStorage,
         g_layout: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let x = values(self.name(), xs, x_layout)?;
-        let grad = values(self.name(), gs, g_layout)?;
+        let x = cpu_f32_values(self.name(), xs, x_layout)?;
+        let grad = cpu_f32_values(self.name(), gs, g_layout)?;
         let dim = x_layout.shape().dims().last().copied().unwrap_or(1);
         // Summed in f64: a batch of feature maps has tens of thousands of rows.
         let mut sums = vec![0f64; 2 * dim];

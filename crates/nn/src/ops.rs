@@ -7,10 +7,26 @@
 //! Tests check that the paths agree to 1e-5. Random tensors come from our seeded RNG, because candle's
 //! CPU device cannot be seeded.
 
-use candle_core::{D, DType, Device, Result, Shape, Tensor};
+use candle_core::{CpuStorage, D, DType, Device, Layout, Result, Shape, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+
+/// The f32 values of a contiguous CPU tensor's storage, for our fused ops' kernels; `name`
+/// (the op's) goes into the error otherwise.
+pub(crate) fn cpu_f32_values<'a>(
+    name: &str,
+    storage: &'a CpuStorage,
+    layout: &Layout,
+) -> Result<&'a [f32]> {
+    let CpuStorage::F32(values) = storage else {
+        candle_core::bail!("{name} takes f32 tensors");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{name} takes contiguous tensors");
+    };
+    Ok(&values[start..end])
+}
 
 /// Softmax over the last dimension.
 pub fn softmax_last_dim(x: &Tensor, train: bool) -> Result<Tensor> {

@@ -10,6 +10,7 @@
 //! "Where a training step's time went, again"). Here gathering is one node, and its
 //! backward pass adds each neighbour's gradient back onto its position in one pass.
 
+use crate::ops::cpu_f32_values;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 
 /// (batch, h, w, channels) → (batch · h · w, 9 · channels): row by row, each position's
@@ -41,17 +42,6 @@ fn neighbour_positions(y: usize, x: usize, h: usize, w: usize) -> [Option<usize>
     })
 }
 
-/// The f32 values of a contiguous CPU tensor's storage.
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 tensors");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
-}
-
 /// The gather, for maps of `h` × `w`.
 struct Neighbours {
     h: usize,
@@ -64,7 +54,7 @@ impl CustomOp1 for Neighbours {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = values(self.name(), storage, layout)?;
+        let x = cpu_f32_values(self.name(), storage, layout)?;
         let (h, w) = (self.h, self.w);
         let channels = layout.shape().dims().last().copied().unwrap_or(1);
         let maps = x.len() / (h * w * channels);
@@ -111,7 +101,7 @@ impl CustomOp1 for NeighboursBack {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let grad = values(self.name(), storage, layout)?;
+        let grad = cpu_f32_values(self.name(), storage, layout)?;
         let (h, w) = (self.h, self.w);
         let channels = self.shape.dims().last().copied().unwrap_or(1);
         let mut out = vec![0f32; self.shape.elem_count()];
