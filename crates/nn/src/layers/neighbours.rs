@@ -126,7 +126,7 @@ impl CustomOp1 for NeighboursBack {
 mod tests {
     use super::*;
     use crate::ops::max_abs_diff;
-    use candle_core::{Device, Var};
+    use candle_core::{Device, IndexOp, Var};
 
     #[test]
     fn the_fused_gather_and_its_gradient_match_the_generic_one() {
@@ -142,15 +142,7 @@ mod tests {
         assert_eq!(max_abs_diff(&fused, &generic).unwrap(), 0.0);
         // The corner (0, 0) sees zeros above and to its left, itself in the middle.
         let corner: Vec<f32> = fused.get(0).unwrap().to_vec1().unwrap();
-        let own: Vec<f32> = map
-            .get(0)
-            .unwrap()
-            .get(0)
-            .unwrap()
-            .get(0)
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let own: Vec<f32> = map.i((0, 0, 0)).unwrap().to_vec1().unwrap();
         assert_eq!(&corner[..12], &[0.0; 12]);
         assert_eq!(&corner[12..15], own.as_slice());
         let upstream = Tensor::randn(0f32, 1.0, (40, 27), &Device::Cpu).unwrap();

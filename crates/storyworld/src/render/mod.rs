@@ -242,12 +242,19 @@ pub fn render_full_body(identity: &Identity, size: u32) -> Result<image::RgbImag
     canvas.set_transform(Transform::from_scale(px, px));
     // The floor, so the feet stand on something.
     canvas.fill_plain(rect(0.0, 0.9, 1.0, 1.0), [184, 180, 172]);
-    let scale = FULL_BODY_SCALE;
+    draw_standing(&mut canvas, identity, FULL_BODY_SCALE, 0.95);
+    Ok(canvas.finish([1.0; 3]))
+}
+
+/// Draws `identity` standing still and facing the viewer, `scale` figure units to the
+/// picture's side, its feet at (0.5, `ground`) of the picture.
+fn draw_standing(canvas: &mut Canvas, identity: &Identity, scale: f32, ground: f32) {
+    let px = canvas.size();
     let placement = Transform::from_scale(px, px)
-        .pre_translate(0.5, 0.95)
+        .pre_translate(0.5, ground)
         .pre_scale(scale, scale);
     figure::draw(
-        &mut canvas,
+        canvas,
         placement,
         identity,
         Pose::Stand,
@@ -255,7 +262,6 @@ pub fn render_full_body(identity: &Identity, size: u32) -> Result<image::RgbImag
         0.0,
         0.0,
     );
-    Ok(canvas.finish([1.0; 3]))
 }
 
 /// Figure scale of a full-body picture: the tallest characters fill the frame's height.

@@ -8,14 +8,12 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-use tiny_skia::Transform;
-
 use super::canvas::{Canvas, shown_colours};
-use super::{figure, framing, ground_y, light};
+use super::{draw_standing, framing, ground_y, light};
 use crate::identity::{
     EYE_COLOURS, HAIR_COLOURS, Identity, OUTFIT_COLOURS, Rgb, SKIN_TONES, TRAIT_NAMES, TRAIT_SIZES,
 };
-use crate::world::{Facing, Location, Pose, ShotType, Style, TimeOfDay};
+use crate::world::{Location, Pose, ShotType, Style, TimeOfDay};
 
 /// The smallest detail, in figure units (a medium-height character is 1 unit tall), that
 /// tells one value of each trait from another, in the order of [`TRAIT_NAMES`]. Measured
@@ -151,23 +149,9 @@ fn draw_head(identity: &Identity, shot: ShotType, size: u32) -> Vec<[u8; 3]> {
     let Some(mut canvas) = Canvas::new(size, Style::Flat, [128, 128, 128]) else {
         return Vec::new();
     };
-    let px = size as f32;
     let scale = framing(shot).figure_scale;
-    let placement = Transform::from_scale(px, px)
-        .pre_translate(
-            0.5,
-            ground_y(ShotType::CloseUp, identity, Pose::Stand, scale),
-        )
-        .pre_scale(scale, scale);
-    figure::draw(
-        &mut canvas,
-        placement,
-        identity,
-        Pose::Stand,
-        Facing::Front,
-        0.0,
-        0.0,
-    );
+    let ground = ground_y(ShotType::CloseUp, identity, Pose::Stand, scale);
+    draw_standing(&mut canvas, identity, scale, ground);
     canvas.finish([1.0; 3]).pixels().map(|p| p.0).collect()
 }
 
