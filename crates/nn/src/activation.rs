@@ -8,8 +8,9 @@
 //! These ops compute the same functions in one pass forward and one backward (the
 //! derivative and the chain rule's product together), with tanh from a single `exp`.
 
-use crate::ops::cpu_f32_values;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+
+use crate::ops::{cpu_f32_values, is_f32_cpu};
 
 /// √(2/π), the scale inside GELU's tanh approximation.
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -20,7 +21,7 @@ const CUBIC: f32 = 0.044_715;
 /// with a gradient. f32 tensors on the CPU take the fused path; anything else goes through
 /// candle's own op.
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
-    if x.dtype() == DType::F32 && x.device().is_cpu() {
+    if is_f32_cpu(x) {
         x.contiguous()?.apply_op1(GELU)
     } else {
         x.gelu()
@@ -30,7 +31,7 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
 /// SiLU, x · sigmoid(x) (as candle's `silu`), with a gradient. f32 tensors on the CPU take
 /// the fused path; anything else goes through candle's own op.
 pub fn silu(x: &Tensor) -> Result<Tensor> {
-    if x.dtype() == DType::F32 && x.device().is_cpu() {
+    if is_f32_cpu(x) {
         x.contiguous()?.apply_op1(SILU)
     } else {
         x.silu()

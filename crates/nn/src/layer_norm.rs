@@ -9,8 +9,9 @@
 //! normalises in one pass over each row and computes the input's gradient in one more;
 //! the weight's and bias's gradients take a third.
 
-use crate::ops::cpu_f32_values;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, D, DType, Layout, Result, Shape, Tensor};
+
+use crate::ops::cpu_f32_values;
 
 /// Layer normalisation over the last dimension of an f32 CPU tensor, with an optional
 /// affine weight and bias; gradients reach `x` and whichever of the two is given.

@@ -4,13 +4,19 @@
 //! but record no backward pass. Each function here takes `train`: when true it composes
 //! differentiable ops, or for the layer norm calls our own fused op with a gradient
 //! ([`crate::layer_norm`]), so gradients flow; when false it calls candle's fused kernel.
-//! Tests check that the paths agree to 1e-5. Random tensors come from our seeded RNG, because candle's
-//! CPU device cannot be seeded.
+//! Tests check that the paths agree to 1e-5. Random tensors come from our seeded RNG,
+//! because candle's CPU device cannot be seeded.
 
 use candle_core::{CpuStorage, D, DType, Device, Layout, Result, Shape, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+
+/// Whether `t` is an f32 tensor on the CPU: what our fused ops' kernels take (other dtypes
+/// and devices go through candle's ops).
+pub(crate) fn is_f32_cpu(t: &Tensor) -> bool {
+    t.dtype() == DType::F32 && t.device().is_cpu()
+}
 
 /// The f32 values of a contiguous CPU tensor's storage, for our fused ops' kernels; `name`
 /// (the op's) goes into the error otherwise.
@@ -51,8 +57,7 @@ pub fn layer_norm(
     if !train && let (Some(w), Some(b)) = (weight, bias) {
         return candle_nn::ops::layer_norm(&x.contiguous()?, w, b, eps as f32);
     }
-    let f32_cpu = |t: &Tensor| t.dtype() == DType::F32 && t.device().is_cpu();
-    if f32_cpu(x) && weight.is_none_or(f32_cpu) && bias.is_none_or(f32_cpu) {
+    if is_f32_cpu(x) && weight.is_none_or(is_f32_cpu) && bias.is_none_or(is_f32_cpu) {
         return crate::layer_norm::fused_layer_norm(x, weight, bias, eps);
     }
     composed_layer_norm(x, weight, bias, eps)

@@ -10,9 +10,9 @@
 //! the grid points (a generated keyframe is never exact).
 
 use candle_core::{CpuStorage, CustomOp2, D, DType, Layout, Result, Shape, Tensor};
-
-use crate::ops::cpu_f32_values;
 use candle_nn::VarBuilder;
+
+use crate::ops::{cpu_f32_values, is_f32_cpu};
 
 /// A grid of `points`³ learned vectors over the RGB cube; starts at zero, so a network that
 /// adds its output starts as it would without it.
@@ -44,8 +44,7 @@ impl ColourTable {
     pub fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
         let dims = pixels.dims().to_vec();
         let flat = pixels.flatten_to(D::Minus2)?;
-        let f32_cpu = |t: &Tensor| t.dtype() == DType::F32 && t.device().is_cpu();
-        let out = if f32_cpu(&flat) && f32_cpu(&self.table) {
+        let out = if is_f32_cpu(&flat) && is_f32_cpu(&self.table) {
             let lookup = TrilinearLookup {
                 points: self.points,
             };

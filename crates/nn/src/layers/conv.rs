@@ -2,14 +2,15 @@
 //! convolutional autoencoders.
 //!
 //! A 3×3 convolution here is each position's nine neighbours gathered side by side
-//! ([`neighbours_3x3`]) and one matrix product, written by hand: candle's CPU `conv2d` backward pass took over 5 s a step for a
-//! small autoencoder (docs/results/tokenizer.md), while this form trains at matrix-product
-//! speed and keeps channels last, so 1×1 convolutions are plain linear layers.
+//! ([`neighbours_3x3`]) and one matrix product, written by hand: candle's CPU `conv2d`
+//! backward pass took over 5 s a step for a small autoencoder (docs/results/tokenizer.md),
+//! while this form trains at matrix-product speed and keeps channels last, so 1×1
+//! convolutions are plain linear layers.
 
-use crate::activation::silu;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
+use crate::activation::silu;
 use crate::init::small_linear;
 use crate::layers::neighbours_3x3;
 use crate::layers::norm::LayerNorm;

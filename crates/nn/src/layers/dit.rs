@@ -2,11 +2,11 @@
 //! optional cross-attention to a sequence of condition tokens, as the tokenizer's decoder
 //! and the renderer use it.
 
-use crate::activation::silu;
 use candle_core::{D, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
+use crate::activation::silu;
 use crate::init::small_linear;
 use crate::layers::attention::{Attention, AttentionConfig};
 use crate::layers::mlp::Mlp;

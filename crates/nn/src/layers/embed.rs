@@ -1,8 +1,9 @@
 //! Timestep embeddings for diffusion models.
 
-use crate::activation::silu;
 use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
+
+use crate::activation::silu;
 
 /// Sinusoidal embedding of (possibly fractional) timesteps, as in DiT: for frequencies
 /// `exp(-ln(max_period) * i / half)`, `[cos(t f), sin(t f)]`. `t` is (batch,).

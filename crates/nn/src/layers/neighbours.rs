@@ -10,15 +10,16 @@
 //! "Where a training step's time went, again"). Here gathering is one node, and its
 //! backward pass adds each neighbour's gradient back onto its position in one pass.
 
-use crate::ops::cpu_f32_values;
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+
+use crate::ops::{cpu_f32_values, is_f32_cpu};
 
 /// (batch, h, w, channels) → (batch · h · w, 9 · channels): row by row, each position's
 /// nine neighbours (dy, then dx, from −1 to 1), zeros beyond the edge. f32 CPU tensors
 /// take the fused op; others a gather through a zero position.
 pub fn neighbours_3x3(x: &Tensor) -> Result<Tensor> {
     let (batch, h, w, channels) = x.dims4()?;
-    if x.dtype() == DType::F32 && x.device().is_cpu() {
+    if is_f32_cpu(x) {
         return x.contiguous()?.apply_op1(Neighbours { h, w });
     }
     let zero = Tensor::zeros((batch, 1, channels), x.dtype(), x.device())?;
@@ -126,7 +127,7 @@ impl CustomOp1 for NeighboursBack {
 mod tests {
     use super::*;
     use crate::ops::max_abs_diff;
-    use candle_core::{Device, IndexOp, Var};
+    use candle_core::{DType, Device, IndexOp, Var};
 
     #[test]
     fn the_fused_gather_and_its_gradient_match_the_generic_one() {

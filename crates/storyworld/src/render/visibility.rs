@@ -11,7 +11,8 @@ use std::sync::{LazyLock, Mutex};
 use super::canvas::{Canvas, shown_colours};
 use super::{draw_standing, framing, ground_y, light};
 use crate::identity::{
-    EYE_COLOURS, HAIR_COLOURS, Identity, OUTFIT_COLOURS, Rgb, SKIN_TONES, TRAIT_NAMES, TRAIT_SIZES,
+    Accessory, EYE_COLOURS, HAIR_COLOURS, HairStyle, HeadShape, Identity, OUTFIT_COLOURS, Rgb,
+    SKIN_TONES, TRAIT_NAMES, TRAIT_SIZES,
 };
 use crate::world::{Location, Pose, ShotType, Style, TimeOfDay};
 
@@ -92,11 +93,11 @@ struct HairShown {
 /// measurement draws, so a pixel counts when the hair covers most of it.
 const CHANGED_LEVELS: i16 = 80;
 
-/// The traits [`covered_hair`] depends on (head shape, hair style, accessory), with the
-/// shot and size, and what it measured for them: a head is drawn a few times per key,
-/// once per process.
-type HairCache = Mutex<HashMap<([usize; 3], ShotType, u32), HairShown>>;
-static HAIR_SHOWN: LazyLock<HairCache> = LazyLock::new(|| Mutex::new(HashMap::new()));
+/// What [`covered_hair`] measured, by what it depends on: head shape, hair style,
+/// accessory, shot and size. A head is drawn a few times per key, once per process.
+type HairKey = (HeadShape, HairStyle, Accessory, ShotType, u32);
+static HAIR_SHOWN: LazyLock<Mutex<HashMap<HairKey, HairShown>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// How much of `identity`'s hair a picture of side `size` framed as `shot` shows, by
 /// drawing the head, standing and facing the viewer, at the shot's scale. The colours
@@ -104,26 +105,32 @@ static HAIR_SHOWN: LazyLock<HairCache> = LazyLock::new(|| Mutex::new(HashMap::ne
 /// question here is whether the shapes are there; whether their colours are apart in a
 /// style and light is [`trait_value_distinct`]'s.
 fn covered_hair(identity: &Identity, shot: ShotType, size: u32) -> HairShown {
-    let traits = identity.trait_indices();
-    let key = ([traits[0], traits[2], traits[8]], shot, size);
-    if let Some(shown) = HAIR_SHOWN
+    let key = (
+        identity.head,
+        identity.hair_style,
+        identity.accessory,
+        shot,
+        size,
+    );
+    let cached = HAIR_SHOWN
         .lock()
         .ok()
-        .and_then(|cache| cache.get(&key).copied())
-    {
+        .and_then(|cache| cache.get(&key).copied());
+    if let Some(shown) = cached {
         return shown;
     }
-    let contrasted = |identity: Identity| Identity {
+    let contrasted = |identity: &Identity| Identity {
         skin: 7,
         hair_colour: 6,
         outfit: 9,
-        ..identity
+        ..*identity
     };
-    let own = draw_head(&contrasted(*identity), shot, size);
+    let own = draw_head(&contrasted(identity), shot, size);
     let black_hair = Identity {
         hair_colour: 0,
-        ..contrasted(*identity)
+        ..contrasted(identity)
     };
+    let traits = identity.trait_indices();
     let other_styles = (0..TRAIT_SIZES[2]).filter(|&style| style != traits[2]);
     let shown = HairShown {
         colour: changed_pixels(&own, &draw_head(&black_hair, shot, size)),
@@ -133,7 +140,7 @@ fn covered_hair(identity: &Identity, shot: ShotType, size: u32) -> HairShown {
                 other[2] = style;
                 Identity::from_trait_indices(&other)
             })
-            .map(|other| changed_pixels(&own, &draw_head(&contrasted(other), shot, size)))
+            .map(|other| changed_pixels(&own, &draw_head(&contrasted(&other), shot, size)))
             .min()
             .unwrap_or(0),
     };
